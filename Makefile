@@ -1,0 +1,41 @@
+# Every target creates .venv and installs the project on first use, so a fresh clone needs only Python.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PROFILE ?= smoke
+
+.PHONY: install demo test lint bench bench-matching load soak clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/callsim run scenarios/ --html reports/demo.html --junit reports/demo.xml --json reports/demo.json
+
+test: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy booking_core mock_calcom harness load callsim
+
+bench: $(STAMP)
+	$(BIN)/python -m load.bench
+
+bench-matching: $(STAMP)
+	$(BIN)/python -m booking_core.bench_matching
+
+load: $(STAMP)
+	$(BIN)/python -m load.run $(PROFILE)
+
+soak: $(STAMP)
+	CALLSIM_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider -m soak tests/reliability
+
+clean:
+	rm -rf $(VENV) reports .pytest_cache
