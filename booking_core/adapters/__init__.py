@@ -1,0 +1,1 @@
+"""Everything outside the process: database, Cal.com, the lock."""

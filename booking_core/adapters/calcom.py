@@ -1,0 +1,218 @@
+"""Cal.com API v2 client: pooled httpx, hard deadlines, failures classified by what they mean.
+
+Every method takes a `timeout_s`: httpx timeouts are per phase (a dribbling body resets the read
+timeout), so each request also runs under one asyncio deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+SLOTS_VERSION = "2024-09-04"
+BOOKINGS_VERSION = "2024-08-13"
+EVENT_TYPES_VERSION = "2024-06-14"
+
+
+class CalcomError(Exception):
+    """Base: Cal.com did not give a usable answer."""
+
+
+class CalcomUnreachable(CalcomError):
+    """The request never reached Cal.com (connection refused): nothing happened there."""
+
+
+class CalcomOutcomeUnknown(CalcomError):
+    """Sent, but no trustworthy answer (timeout, reset, 5xx, garbage): it may have happened."""
+
+
+class CalcomRejected(CalcomError):
+    """Cal.com answered with a definite refusal (4xx)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+        self.message = message
+
+
+class CalcomSlotTaken(CalcomRejected):
+    pass
+
+
+@dataclass(frozen=True)
+class CalcomBooking:
+    uid: str
+    status: str
+    start: str
+    end: str
+    event_type_id: int | None
+    metadata: dict[str, Any]
+    raw: dict[str, Any]
+
+    @property
+    def active(self) -> bool:
+        return self.status in ("accepted", "pending", "awaiting_host")
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> CalcomBooking:
+        if not isinstance(data, dict) or not isinstance(data.get("uid"), str):
+            raise CalcomOutcomeUnknown("booking without uid")
+        return cls(
+            uid=data["uid"],
+            status=str(data.get("status", "")),
+            start=str(data.get("start", "")),
+            end=str(data.get("end", "")),
+            event_type_id=data.get("eventTypeId"),
+            metadata=data.get("metadata") or {},
+            raw=data,
+        )
+
+
+def _is_slot_conflict(status: int, message: str) -> bool:
+    text = message.lower()
+    return status == 409 or "already has booking" in text or "not available" in text
+
+
+class CalcomClient:
+    def __init__(self, base_url: str, api_key: str | None, timeout_s: float = 1.5,
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.timeout_s = timeout_s
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers=headers,
+            timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0)),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
+            transport=transport,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, version: str, timeout_s: float | None,
+                       **kwargs: Any) -> Any:
+        budget = self.timeout_s if timeout_s is None else min(timeout_s, self.timeout_s)
+        if budget <= 0:
+            raise CalcomOutcomeUnknown("no time left for Cal.com")
+        try:
+            async with asyncio.timeout(budget):
+                response = await self._http.request(
+                    method, path, headers={"cal-api-version": version},
+                    timeout=httpx.Timeout(budget, connect=min(budget, 1.0)), **kwargs)
+        except httpx.ConnectError as exc:
+            raise CalcomUnreachable(str(exc) or "connection refused") from exc
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            raise CalcomOutcomeUnknown(f"timeout after {budget:.2f}s") from exc
+        except httpx.HTTPError as exc:  # reset, empty reply, protocol garbage
+            raise CalcomOutcomeUnknown(type(exc).__name__) from exc
+        return self._payload(response)
+
+    @staticmethod
+    def _payload(response: httpx.Response) -> Any:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise CalcomOutcomeUnknown(f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            message = ""
+            if isinstance(body, dict):
+                error = body.get("error")
+                message = str(error.get("message", "")) if isinstance(error, dict) else str(body.get("message", ""))
+            if _is_slot_conflict(response.status_code, message):
+                raise CalcomSlotTaken(response.status_code, message)
+            raise CalcomRejected(response.status_code, message)
+        if not isinstance(body, dict) or body.get("status") != "success" or "data" not in body:
+            raise CalcomOutcomeUnknown(f"malformed body (HTTP {response.status_code})")
+        return body
+
+    async def event_types(self, timeout_s: float | None = None) -> list[dict[str, Any]]:
+        body = await self._request("GET", "/v2/event-types", EVENT_TYPES_VERSION, timeout_s)
+        data = body["data"]
+        if isinstance(data, dict):  # some versions wrap the list
+            data = data.get("eventTypes") or data.get("eventTypeGroups") or []
+        return [item for item in data if isinstance(item, dict)]
+
+    async def slots(self, event_type_id: int, start: datetime, end: datetime, time_zone: str,
+                    timeout_s: float | None = None) -> list[datetime]:
+        body = await self._request(
+            "GET", "/v2/slots", SLOTS_VERSION, timeout_s,
+            params={"eventTypeId": event_type_id, "start": start.isoformat(), "end": end.isoformat(),
+                    "timeZone": time_zone, "format": "time"},
+        )
+        found: list[datetime] = []
+        data = body["data"]
+        if not isinstance(data, dict):
+            raise CalcomOutcomeUnknown("slots: data is not a map")
+        for day_slots in data.values():
+            for slot in day_slots if isinstance(day_slots, list) else []:
+                value = slot.get("start") if isinstance(slot, dict) else slot
+                try:
+                    found.append(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+                except ValueError as exc:
+                    raise CalcomOutcomeUnknown(f"slots: bad time {value!r}") from exc
+        return sorted(found)
+
+    async def create_booking(self, *, event_type_id: int, start: datetime, length_min: int,
+                             attendee: dict[str, Any], metadata: dict[str, str],
+                             timeout_s: float | None = None) -> CalcomBooking:
+        body = await self._request(
+            "POST", "/v2/bookings", BOOKINGS_VERSION, timeout_s,
+            json={"start": start.isoformat().replace("+00:00", "Z"), "eventTypeId": event_type_id,
+                  "lengthInMinutes": length_min, "attendee": attendee, "metadata": metadata},
+        )
+        return CalcomBooking.from_api(body["data"])
+
+    async def find_by_metadata(self, key: str, value: str, *, event_type_id: int | None,
+                               after_start: datetime, before_end: datetime,
+                               timeout_s: float | None = None) -> CalcomBooking | None:
+        """Cal.com has no idempotency key: our own id in `metadata` is how a lost booking is found."""
+        for booking in await self.list_bookings(event_type_id=event_type_id, after_start=after_start,
+                                                before_end=before_end, timeout_s=timeout_s):
+            if str(booking.metadata.get(key, "")) == value:
+                return booking
+        return None
+
+    async def list_bookings(self, *, event_type_id: int | None = None,
+                            after_start: datetime | None = None, before_end: datetime | None = None,
+                            status: str | None = None, timeout_s: float | None = None,
+                            page_size: int = 100, max_pages: int = 50) -> list[CalcomBooking]:
+        params: dict[str, Any] = {"take": page_size}
+        if event_type_id is not None:
+            params["eventTypeId"] = event_type_id
+        if after_start is not None:
+            params["afterStart"] = after_start.isoformat()
+        if before_end is not None:
+            params["beforeEnd"] = before_end.isoformat()
+        if status:
+            params["status"] = status
+        found: list[CalcomBooking] = []
+        for page in range(max_pages):
+            params["skip"] = page * page_size
+            body = await self._request("GET", "/v2/bookings", BOOKINGS_VERSION, timeout_s, params=params)
+            data = body["data"]
+            if not isinstance(data, list):
+                raise CalcomOutcomeUnknown("bookings: data is not a list")
+            found.extend(CalcomBooking.from_api(item) for item in data)
+            pagination = body.get("pagination") or {}
+            if not pagination.get("hasNextPage") or not data:
+                break
+        return found
+
+    async def get_booking(self, uid: str, timeout_s: float | None = None) -> CalcomBooking:
+        body = await self._request("GET", f"/v2/bookings/{uid}", BOOKINGS_VERSION, timeout_s)
+        return CalcomBooking.from_api(body["data"])
+
+    async def cancel_booking(self, uid: str, reason: str, timeout_s: float | None = None) -> None:
+        try:
+            await self._request("POST", f"/v2/bookings/{uid}/cancel", BOOKINGS_VERSION, timeout_s,
+                                json={"cancellationReason": reason})
+        except CalcomRejected as exc:
+            # Cancelling a booking that is already cancelled is success for a compensation.
+            if "already" not in exc.message.lower() and "cancel" not in exc.message.lower():
+                raise

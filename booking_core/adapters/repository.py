@@ -1,0 +1,130 @@
+"""Queries the service layer needs, one place per table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking_core.adapters.orm import AppointmentRow, CallEventRow, CallRow, CustomerRow, ServiceRow
+from booking_core.domain.model import AppointmentStatus
+
+HOLDING = (AppointmentStatus.PENDING.value, AppointmentStatus.CONFIRMED.value)
+
+
+class ServiceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def active(self) -> list[ServiceRow]:
+        result = await self.session.scalars(select(ServiceRow).where(ServiceRow.active.is_(True)).order_by(ServiceRow.id))
+        return list(result)
+
+    async def all(self) -> list[ServiceRow]:
+        return list(await self.session.scalars(select(ServiceRow).order_by(ServiceRow.id)))
+
+    async def by_name(self, name: str) -> ServiceRow | None:
+        return await self.session.scalar(select(ServiceRow).where(ServiceRow.name == name))
+
+    async def get(self, service_id: int) -> ServiceRow | None:
+        return await self.session.get(ServiceRow, service_id)
+
+    async def fingerprint(self) -> tuple[Any, ...]:
+        row = (await self.session.execute(select(func.count(ServiceRow.id), func.max(ServiceRow.updated_at)))).one()
+        return tuple(row)
+
+    def add(self, row: ServiceRow) -> None:
+        self.session.add(row)
+
+
+class CustomerRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def by_phone(self, phone: str) -> CustomerRow | None:
+        return await self.session.scalar(select(CustomerRow).where(CustomerRow.phone == phone))
+
+    def add(self, row: CustomerRow) -> None:
+        self.session.add(row)
+
+
+class AppointmentRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    def add(self, row: AppointmentRow) -> None:
+        self.session.add(row)
+
+    async def get(self, appointment_id: str, *, for_update: bool = False) -> AppointmentRow | None:
+        query = select(AppointmentRow).where(AppointmentRow.id == appointment_id)
+        if for_update:
+            query = query.with_for_update()
+        return await self.session.scalar(query)
+
+    async def by_idempotency_key(self, key: str) -> AppointmentRow | None:
+        return await self.session.scalar(select(AppointmentRow).where(AppointmentRow.idempotency_key == key))
+
+    async def overlapping(self, resource: str, start: datetime, end: datetime, *,
+                          statuses: tuple[str, ...] = HOLDING, exclude_id: str | None = None,
+                          for_update: bool = False) -> list[AppointmentRow]:
+        query = select(AppointmentRow).where(
+            AppointmentRow.resource == resource,
+            AppointmentRow.status.in_(statuses),
+            AppointmentRow.start_at < end,
+            AppointmentRow.end_at > start,
+        )
+        if exclude_id:
+            query = query.where(AppointmentRow.id != exclude_id)
+        if for_update:
+            # A locking read sees the latest committed rows (MariaDB's REPEATABLE READ would not).
+            query = query.with_for_update()
+        return list(await self.session.scalars(query))
+
+    async def busy_between(self, resources: list[str], start: datetime, end: datetime) -> list[AppointmentRow]:
+        return list(await self.session.scalars(select(AppointmentRow).where(
+            AppointmentRow.resource.in_(resources), AppointmentRow.status.in_(HOLDING),
+            AppointmentRow.start_at < end, AppointmentRow.end_at > start)))
+
+    async def upcoming_for_phone(self, phone: str, after: datetime) -> list[AppointmentRow]:
+        return list(await self.session.scalars(
+            select(AppointmentRow).where(
+                AppointmentRow.customer_phone == phone,
+                AppointmentRow.status == AppointmentStatus.CONFIRMED.value,
+                AppointmentRow.end_at > after,
+            ).order_by(AppointmentRow.start_at)
+        ))
+
+    async def needing_reconcile(self, stale_before: datetime) -> list[AppointmentRow]:
+        return list(await self.session.scalars(select(AppointmentRow).where(
+            or_(
+                AppointmentRow.sync_status != "in_sync",
+                (AppointmentRow.status == AppointmentStatus.PENDING.value) & (AppointmentRow.updated_at < stale_before),
+            ))))
+
+    async def by_ids(self, ids: list[str]) -> dict[str, AppointmentRow]:
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(AppointmentRow).where(AppointmentRow.id.in_(ids)))
+        return {row.id: row for row in rows}
+
+    async def confirmed_between(self, start: datetime, end: datetime) -> list[AppointmentRow]:
+        return list(await self.session.scalars(select(AppointmentRow).where(
+            AppointmentRow.status == AppointmentStatus.CONFIRMED.value,
+            AppointmentRow.start_at < end, AppointmentRow.end_at > start)))
+
+
+class CallRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, call_id: str) -> CallRow | None:
+        return await self.session.get(CallRow, call_id)
+
+    def add(self, row: CallRow | CallEventRow) -> None:
+        self.session.add(row)
+
+    async def event(self, call_id: str, event: str) -> CallEventRow | None:
+        return await self.session.scalar(select(CallEventRow).where(
+            CallEventRow.call_id == call_id, CallEventRow.event == event))

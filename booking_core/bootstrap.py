@@ -1,0 +1,72 @@
+"""Wire real adapters from Settings in one place; tests pass their own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from booking_core.adapters.calcom import CalcomClient
+from booking_core.adapters.database import make_engine, make_sessionmaker
+from booking_core.adapters.locks import InProcessSlotLock, NoSlotLock, RedisSlotLock, SlotLock
+from booking_core.config import Settings
+from booking_core.domain.model import OpeningHours
+from booking_core.service_layer.catalog import Catalog
+from booking_core.service_layer.unit_of_work import UnitOfWork
+
+
+@dataclass
+class Core:
+    settings: Settings
+    engine: AsyncEngine
+    uow: Callable[[], UnitOfWork]
+    calcom: CalcomClient
+    lock: SlotLock
+    catalog: Catalog
+    hours: OpeningHours
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """Run work after the answer (compensation retries) without losing the task to GC."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    async def drain(self, timeout_s: float = 10.0) -> None:
+        if self.background:
+            await asyncio.wait(list(self.background), timeout=timeout_s)
+
+    async def aclose(self) -> None:
+        await self.drain()
+        await self.calcom.aclose()
+        await self.lock.aclose()
+        await self.engine.dispose()
+
+
+def make_lock(settings: Settings) -> SlotLock:
+    if not settings.lock_enabled:
+        return NoSlotLock()
+    if settings.redis_url:
+        return RedisSlotLock(settings.redis_url, settings.lock_ttl_s, settings.lock_wait_s)
+    return InProcessSlotLock(settings.lock_ttl_s, settings.lock_wait_s)
+
+
+def bootstrap(settings: Settings) -> Core:
+    engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(engine)
+
+    def uow() -> UnitOfWork:
+        return UnitOfWork(sessions)
+
+    return Core(
+        settings=settings,
+        engine=engine,
+        uow=uow,
+        calcom=CalcomClient(settings.calcom_base_url, settings.calcom_api_key, settings.calcom_timeout_s),
+        lock=make_lock(settings),
+        catalog=Catalog(uow),
+        hours=OpeningHours(settings.opening_time, settings.closing_time, frozenset(settings.opening_days)),
+    )

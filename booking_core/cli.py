@@ -1,0 +1,159 @@
+"""The core's commands: serve, db, services, reconcile, retell-tools."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from booking_core.adapters.migrations import upgrade
+from booking_core.bootstrap import Core, bootstrap
+from booking_core.config import Settings, get_settings
+from booking_core.schemas import retell_tools
+from booking_core.service_layer import services_admin
+from booking_core.service_layer.reconcile import reconcile
+
+T = TypeVar("T")
+console = Console()
+
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+services_app = typer.Typer(help="Manage the salon's services.", no_args_is_help=True)
+
+DatabaseUrl = Annotated[str | None, typer.Option("--database-url", help="Overrides DATABASE_URL.")]
+
+
+def _settings(database_url: str | None = None, **overrides: Any) -> Settings:
+    base = get_settings()
+    values = {k: v for k, v in {"database_url": database_url, **overrides}.items() if v is not None}
+    return Settings(**(base.model_dump() | values)) if values else base
+
+
+def _with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
+    async def run() -> T:
+        core = bootstrap(settings)
+        try:
+            return await work(core)
+        finally:
+            await core.aclose()
+
+    return asyncio.run(run())
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes (share DB and Redis).")] = 1,
+    migrate: Annotated[bool, typer.Option(help="Apply migrations before serving.")] = True,
+) -> None:
+    """Run the Retell webhook with uvicorn."""
+    import uvicorn
+
+    settings = get_settings()
+    if migrate:
+        # Once, in the parent: workers racing to migrate one database would trip over each other.
+        upgrade(settings.database_url)
+    uvicorn.run("booking_core.entrypoints.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseUrl = None) -> None:
+    """Apply the migrations (also done by `serve`)."""
+    settings = _settings(database_url)
+    upgrade(settings.database_url)
+    console.print(f"database at head: {settings.database_url.split('@')[-1]}")
+
+
+@services_app.command("sync")
+def services_sync(database_url: DatabaseUrl = None,
+                  calcom_url: Annotated[str | None, typer.Option("--calcom-url")] = None,
+                  api_key: Annotated[str | None, typer.Option("--api-key")] = None) -> None:
+    """Import Cal.com's event types (title, length, price, host) as services."""
+    settings = _settings(database_url, calcom_base_url=calcom_url, calcom_api_key=api_key)
+    upgrade(settings.database_url)
+    created, updated = _with_core(settings, services_admin.sync_from_calcom)
+    console.print(f"services synced: {created} created, {updated} updated")
+
+
+@services_app.command("add")
+def services_add(
+    name: str,
+    duration: Annotated[int, typer.Option(help="Minutes.")],
+    price: Annotated[float | None, typer.Option(help="EUR.")] = None,
+    alias: Annotated[list[str] | None, typer.Option(help="Another way callers say it (repeatable).")] = None,
+    event_type_id: Annotated[int | None, typer.Option(help="Cal.com event type id.")] = None,
+    resource: Annotated[str, typer.Option(help="Who performs it, e.g. host:101.")] = "salon",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Add or update one service."""
+    settings = _settings(database_url)
+    upgrade(settings.database_url)
+    item = {"name": name, "duration_min": duration, "price_eur": price, "aliases": alias or [],
+            "calcom_event_type_id": event_type_id, "resource": resource}
+    created, _ = _with_core(settings, lambda core: services_admin.add_service(core, item))
+    console.print(f"{'added' if created else 'updated'}: {name}")
+
+
+@services_app.command("list")
+def services_list(database_url: DatabaseUrl = None,
+                  as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show all services."""
+    rows = _with_core(_settings(database_url), services_admin.list_services)
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    table = Table("Name", "Min", "EUR", "Aliases", "Resource", "Event type", "Active")
+    for row in rows:
+        table.add_row(row["name"], str(row["duration_min"]), str(row["price_eur"] or "–"),
+                      ", ".join(row["aliases"] or []), row["resource"], str(row["calcom_event_type_id"] or "–"),
+                      "ja" if row["active"] else "nein")
+    console.print(table)
+
+
+@services_app.command("import")
+def services_import(path: Path, database_url: DatabaseUrl = None) -> None:
+    """Import services from YAML (a list of {name, duration_min, price_eur, aliases, ...})."""
+    settings = _settings(database_url)
+    upgrade(settings.database_url)
+    try:
+        created, updated = _with_core(settings, lambda core: services_admin.import_services(core, path))
+    except (OSError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"services imported: {created} created, {updated} updated")
+
+
+@services_app.command("disable")
+def services_disable(name: str, database_url: DatabaseUrl = None) -> None:
+    """Stop offering a service (kept for existing appointments)."""
+    if not _with_core(_settings(database_url), lambda core: services_admin.set_active(core, name, False)):
+        console.print(f"[red]no service named {name!r}[/red]")
+        raise typer.Exit(1)
+    console.print(f"disabled: {name}")
+
+
+def reconcile_command(
+    database_url: DatabaseUrl = None,
+    calcom_url: Annotated[str | None, typer.Option("--calcom-url")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key")] = None,
+    grace_s: Annotated[float | None, typer.Option(help="Leave pending rows younger than this.")] = None,
+) -> None:
+    """Compare Cal.com with the DB and heal: cancel orphans, adopt confirmed bookings."""
+    settings = _settings(database_url, calcom_base_url=calcom_url, calcom_api_key=api_key)
+    report = _with_core(settings, lambda core: reconcile(core, grace_s=grace_s))
+    print(json.dumps(report.as_dict(), indent=2))
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def retell_tools_command(
+    base_url: Annotated[str, typer.Option(help="Public URL of this webhook.")] = "http://127.0.0.1:8000",
+) -> None:
+    """Print the Retell custom-function definitions for the agent."""
+    print(json.dumps(retell_tools(base_url), ensure_ascii=False, indent=2))

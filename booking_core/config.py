@@ -1,0 +1,79 @@
+"""Typed settings, read from the environment (and `.env`), one place for every knob."""
+
+from datetime import time
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./callsim.db"
+
+
+def normalise_database_url(url: str) -> str:
+    """Pick the async driver from the scheme, so operators can paste plain URLs."""
+    for plain, asyncio_driver in (
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("postgres://", "postgresql+asyncpg://"),
+        ("mysql://", "mysql+aiomysql://"),
+        ("mariadb://", "mysql+aiomysql://"),
+        ("mariadb+aiomysql://", "mysql+aiomysql://"),
+        ("sqlite://", "sqlite+aiosqlite://"),
+    ):
+        if url.startswith(plain):
+            return asyncio_driver + url[len(plain) :]
+    return url
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    redis_url: str | None = None
+    calcom_base_url: str = "https://api.cal.com"
+    calcom_api_key: str | None = None
+    calcom_timeout_s: float = 1.5
+    # Total time one function call may spend talking to Cal.com (create + lookup), so a hanging
+    # Cal.com still leaves the caller an answer inside the voice latency budget.
+    calcom_budget_s: float = 1.45
+    retell_api_key: str | None = None
+    service_selection_enabled: bool = True
+    default_service: str = "Damenschnitt"
+    tz: str = "Europe/Berlin"
+    opening_time: time = time(9, 0)
+    closing_time: time = time(18, 0)
+    # ISO weekdays the salon is open (1 = Monday).
+    opening_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6])
+    lock_enabled: bool = True
+    lock_ttl_s: float = 10.0
+    lock_wait_s: float = 0.25
+    lock_cell_minutes: int = 15
+    compensation_attempts: int = 3
+    reconcile_interval_s: float = 60.0
+    reconcile_grace_s: float = 30.0
+    services_sync_on_start: bool = False
+    alternatives_count: int = 3
+    max_body_bytes: int = 256 * 1024
+    log_level: str = "INFO"
+    log_json: bool = True
+    # Test-only fault hooks (X-Callsim-Fault header, SAGA crash points). Never on in production.
+    callsim_test_hooks: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _driver(cls, value: str) -> str:
+        return normalise_database_url(value)
+
+    @field_validator("redis_url", "calcom_api_key", "retell_api_key")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,119 @@
+"""The salon's booking rules: services, opening hours, slots and appointment states."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+
+class AppointmentStatus(enum.StrEnum):
+    PENDING = "pending"  # intent written, Cal.com not yet confirmed
+    CONFIRMED = "confirmed"  # the caller was told "gebucht"; the only active state
+    FAILED = "failed"  # the caller was told it did not work
+    COMPENSATED = "compensated"  # Cal.com booking cancelled again after a failed confirm
+    CANCELLED = "cancelled"
+    RESCHEDULED = "rescheduled"
+
+
+# Which transitions the SAGA and the reconciler may make. Anything else is a bug.
+TRANSITIONS: dict[AppointmentStatus, set[AppointmentStatus]] = {
+    AppointmentStatus.PENDING: {
+        AppointmentStatus.CONFIRMED,
+        AppointmentStatus.FAILED,
+        AppointmentStatus.COMPENSATED,
+    },
+    AppointmentStatus.CONFIRMED: {AppointmentStatus.CANCELLED, AppointmentStatus.RESCHEDULED},
+    AppointmentStatus.FAILED: {AppointmentStatus.COMPENSATED, AppointmentStatus.CONFIRMED},
+    AppointmentStatus.COMPENSATED: set(),
+    AppointmentStatus.CANCELLED: set(),
+    AppointmentStatus.RESCHEDULED: set(),
+}
+
+
+class InvalidTransition(Exception):
+    pass
+
+
+def check_transition(current: str, new: AppointmentStatus) -> None:
+    if new not in TRANSITIONS[AppointmentStatus(current)]:
+        raise InvalidTransition(f"{current} -> {new}")
+
+
+@dataclass(frozen=True)
+class Service:
+    id: int
+    name: str
+    duration_min: int
+    price_eur: Decimal | None
+    resource: str
+    calcom_event_type_id: int | None
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OpeningHours:
+    opening: time
+    closing: time
+    days: frozenset[int] = field(default_factory=lambda: frozenset({1, 2, 3, 4, 5, 6}))
+
+    def is_open_on(self, day: date) -> bool:
+        return day.isoweekday() in self.days
+
+    def fits(self, start: datetime, duration_min: int) -> bool:
+        """Start and end both inside one opening day (start is local time)."""
+        end = start + timedelta(minutes=duration_min)
+        return (
+            self.is_open_on(start.date())
+            and start.time() >= self.opening
+            and end.date() == start.date()
+            and end.time() <= self.closing
+            and end.time() != time(0)
+        )
+
+
+@dataclass(frozen=True)
+class Slot:
+    resource: str
+    start: datetime  # aware
+    end: datetime
+
+    @classmethod
+    def for_service(cls, service: Service, start: datetime) -> Slot:
+        return cls(service.resource, start, start + timedelta(minutes=service.duration_min))
+
+    def overlaps(self, other_start: datetime, other_end: datetime) -> bool:
+        return self.start < other_end and other_start < self.end
+
+    def lock_keys(self, cell_minutes: int) -> list[str]:
+        """One key per grid cell the slot covers.
+
+        Locking cells rather than the start time also serialises two different services that
+        overlap on one stylist at different start times.
+        """
+        cell = timedelta(minutes=cell_minutes)
+        epoch = datetime(2000, 1, 1, tzinfo=UTC)
+        first = (self.start.astimezone(UTC) - epoch) // cell
+        last = (self.end.astimezone(UTC) - epoch - timedelta(microseconds=1)) // cell
+        return [f"slot:{self.resource}:{i}" for i in range(first, last + 1)]
+
+
+def to_utc_naive(moment: datetime) -> datetime:
+    """Databases store naive UTC: MariaDB's DATETIME has no zone, so every engine gets the same."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def from_utc_naive(moment: datetime, zone: ZoneInfo) -> datetime:
+    return moment.replace(tzinfo=UTC).astimezone(zone)
+
+
+class BookingRefused(Exception):
+    """A booking the caller cannot have; `code` is the webhook's error code."""
+
+    def __init__(self, code: str, detail: str = "", **data: object) -> None:
+        super().__init__(code, detail)
+        self.code = code
+        self.detail = detail
+        self.data = data

@@ -1,0 +1,14 @@
+"""Dependencies named once and reused by every route."""
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from booking_core.bootstrap import Core
+
+
+def get_core(request: Request) -> Core:
+    return request.app.state.core  # type: ignore[no-any-return]
+
+
+CoreDep = Annotated[Core, Depends(get_core)]

@@ -1,0 +1,1 @@
+"""Use cases: one short handler per thing a caller can ask for."""

@@ -1,0 +1,97 @@
+"""When the caller wants to come, and what is free around it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from booking_core.adapters.calcom import CalcomError
+from booking_core.bootstrap import Core
+from booking_core.domain.model import BookingRefused, Service, Slot, from_utc_naive, to_utc_naive
+from booking_core.german_time import parse_when
+from booking_core.observability import CALCOM_CALLS, log
+
+
+@dataclass(frozen=True)
+class Wish:
+    """A parsed date/time wish: an exact start, or a day with an optional window."""
+
+    day: date
+    start: datetime | None
+    window: tuple[time, time] | None
+
+
+def understand_when(core: Core, text: str | None, now: datetime) -> Wish:
+    if not text or not text.strip():
+        raise BookingRefused("invalid_args", missing=["date_time"])
+    result = parse_when(text, now=now, opening=core.hours.opening, closing=core.hours.closing)
+    if result is None or (result.date is None and result.time is None and result.window is None):
+        raise BookingRefused("unparseable_time")
+    zone = core.settings.zone
+    day = result.date
+    if day is None:
+        day = now.date()
+        if result.time is not None and datetime.combine(day, result.time, zone) <= now:
+            day += timedelta(days=1)
+    start = datetime.combine(day, result.time, zone) if result.time is not None else None
+    return Wish(day=day, start=start, window=result.window)
+
+
+def check_bookable(core: Core, service: Service, start: datetime, now: datetime) -> None:
+    if start <= now:
+        raise BookingRefused("in_past")
+    if not core.hours.fits(start, service.duration_min):
+        raise BookingRefused("outside_hours")
+
+
+async def free_starts(core: Core, service: Service, first_day: date, days: int, now: datetime,
+                      timeout_s: float | None = None, exclude_id: str | None = None) -> list[datetime]:
+    """Cal.com's slots for the service, minus what our own DB already holds (pending included)."""
+    zone = core.settings.zone
+    if service.calcom_event_type_id is None:
+        raise BookingRefused("service_unknown")
+    start = datetime.combine(first_day, time(0), zone)
+    end = start + timedelta(days=days)
+    try:
+        slots = await core.calcom.slots(service.calcom_event_type_id, start, end, core.settings.tz,
+                                        timeout_s=timeout_s)
+        CALCOM_CALLS.labels("slots", "ok").inc()
+    except CalcomError as exc:
+        CALCOM_CALLS.labels("slots", type(exc).__name__).inc()
+        raise
+    async with core.uow() as uow:
+        held = await uow.appointments.busy_between([service.resource], to_utc_naive(start), to_utc_naive(end))
+    busy = [(from_utc_naive(r.start_at, zone), from_utc_naive(r.end_at, zone)) for r in held if r.id != exclude_id]
+    result = []
+    for moment in slots:
+        local = moment.astimezone(zone)
+        slot = Slot.for_service(service, local)
+        if local > now and core.hours.fits(local, service.duration_min) and not any(
+                slot.overlaps(b_start, b_end) for b_start, b_end in busy):
+            result.append(local)
+    return result
+
+
+async def alternatives(core: Core, service: Service, around: datetime, now: datetime,
+                       timeout_s: float = 0.5, exclude: datetime | None = None,
+                       window: tuple[time, time] | None = None) -> list[datetime]:
+    """Nearest free starts to the wish, same day first. Never raises: no alternatives is an answer."""
+    try:
+        starts = await free_starts(core, service, around.date(), 3, now, timeout_s=timeout_s)
+    except (CalcomError, BookingRefused) as exc:
+        log.warning("alternatives unavailable", reason=str(exc))
+        return []
+    if window is not None:
+        in_window = [s for s in starts if s.date() == around.date() and window[0] <= s.time() < window[1]]
+        if in_window:
+            starts = in_window
+    starts = [s for s in starts if s != exclude]
+    # Prefer the same day, then the nearest in time; then spread out so the three are not 15 min apart.
+    starts.sort(key=lambda s: (s.date() != around.date(), abs((s - around).total_seconds())))
+    chosen: list[datetime] = []
+    for start in starts:
+        if all(abs((start - c).total_seconds()) >= 3600 for c in chosen):
+            chosen.append(start)
+        if len(chosen) == core.settings.alternatives_count:
+            break
+    return sorted(chosen)

@@ -1,0 +1,387 @@
+"""The booking SAGA: lock → intent row → Cal.com → confirm, compensating when confirm fails.
+
+Read top to bottom, `book_appointment` is the design's six steps. The DB row is the record of what
+the caller was told: only `confirmed` rows were answered "gebucht", and the reconciler makes Cal.com
+agree with that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
+
+from booking_core.adapters.calcom import (
+    CalcomBooking,
+    CalcomError,
+    CalcomOutcomeUnknown,
+    CalcomSlotTaken,
+    CalcomUnreachable,
+)
+from booking_core.adapters.locks import LockBusy, LockUnavailable
+from booking_core.adapters.orm import AppointmentRow, CustomerRow
+from booking_core.bootstrap import Core
+from booking_core.domain.model import (
+    AppointmentStatus,
+    BookingRefused,
+    Service,
+    Slot,
+    check_transition,
+    from_utc_naive,
+    to_utc_naive,
+)
+from booking_core.observability import (
+    BOOKINGS,
+    CALCOM_CALLS,
+    COMPENSATION,
+    COMPENSATIONS,
+    LOCK_ACQUIRED,
+    LOCK_FAILED,
+    LOCK_RESULTS,
+    LOCK_WAIT,
+    ORPHANED,
+    log,
+)
+from booking_core.service_layer.availability import alternatives, check_bookable
+from booking_core.service_layer.context import CallContext
+
+LOOKUP_RESERVE_S = 0.3  # kept back from the create call so an unknown outcome can still be looked up
+
+
+class SlotConflict(Exception):
+    """The database refused the confirm: another confirmed appointment overlaps."""
+
+
+class Deadline:
+    def __init__(self, seconds: float) -> None:
+        self._end = time.monotonic() + seconds
+
+    def left(self) -> float:
+        return max(0.0, self._end - time.monotonic())
+
+
+@dataclass(frozen=True)
+class Booked:
+    appointment_id: str
+    service: Service
+    start: datetime
+    end: datetime
+    calcom_uid: str
+
+
+def crash_point(ctx: CallContext, core: Core, name: str) -> None:
+    """Test hook: die like `kill -9` at a named SAGA step (only with CALLSIM_TEST_HOOKS=1)."""
+    if core.settings.callsim_test_hooks and ctx.fault == f"crash_{name}":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+async def book_slot(core: Core, ctx: CallContext, service: Service, start: datetime,
+                    customer_name: str, customer_phone: str,
+                    rescheduled_from: AppointmentRow | None = None) -> Booked:
+    """Steps 2–6 of the SAGA for one slot. Raises BookingRefused with the caller-facing reason."""
+    slot = Slot.for_service(service, start)
+    deadline = Deadline(core.settings.calcom_budget_s)
+    exclude_id = rescheduled_from.id if rescheduled_from else None
+
+    resumed = await _resume(core, ctx, service, deadline)
+    if resumed is not None:
+        return resumed
+
+    # Fast path: a slot we already hold is answered without touching the lock or Cal.com.
+    await _refuse_if_held(core, ctx, service, slot, exclude_id)
+
+    waited = time.monotonic()
+    try:
+        async with core.lock.hold(slot.lock_keys(core.settings.lock_cell_minutes)):
+            LOCK_WAIT.observe(time.monotonic() - waited)
+            LOCK_RESULTS.labels("acquired").inc()
+            log.info(LOCK_ACQUIRED, call_id=ctx.call_id, resource=slot.resource, start=start.isoformat())
+            return await _book_locked(core, ctx, service, slot, customer_name, customer_phone,
+                                      deadline, rescheduled_from)
+    except LockBusy:
+        LOCK_WAIT.observe(time.monotonic() - waited)
+        LOCK_RESULTS.labels("contended").inc()
+        log.info(LOCK_FAILED, call_id=ctx.call_id, resource=slot.resource, start=start.isoformat())
+        alts = await alternatives(core, service, start, ctx.now, exclude=start)
+        raise BookingRefused("lock_busy", alternatives=alts) from None
+    except LockUnavailable as exc:
+        LOCK_RESULTS.labels("unavailable").inc()
+        log.error(LOCK_FAILED, call_id=ctx.call_id, reason=str(exc), lock="unavailable")
+        raise BookingRefused("lock_unavailable") from None
+
+
+async def _refuse_if_held(core: Core, ctx: CallContext, service: Service, slot: Slot,
+                          exclude_id: str | None) -> None:
+    try:
+        async with core.uow() as uow:
+            held = await uow.appointments.overlapping(
+                slot.resource, to_utc_naive(slot.start), to_utc_naive(slot.end), exclude_id=exclude_id)
+    except SQLAlchemyError as exc:
+        log.error("database unavailable", call_id=ctx.call_id, error=type(exc).__name__)
+        raise BookingRefused("db_unavailable") from None
+    if held:
+        BOOKINGS.labels("slot_taken").inc()
+        raise BookingRefused("slot_taken", alternatives=await alternatives(core, service, slot.start, ctx.now,
+                                                                            exclude=slot.start))
+
+
+async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slot, customer_name: str,
+                       customer_phone: str, deadline: Deadline,
+                       rescheduled_from: AppointmentRow | None) -> Booked:
+    # Re-check under the lock: the holder before us may have just confirmed.
+    await _refuse_if_held(core, ctx, service, slot, rescheduled_from.id if rescheduled_from else None)
+
+    appointment_id = await _write_intent(core, ctx, service, slot, customer_name, customer_phone,
+                                         rescheduled_from)
+    crash_point(ctx, core, "after_intent")
+
+    booking = await _create_in_calcom(core, ctx, service, slot, appointment_id, customer_name,
+                                      customer_phone, deadline)
+    crash_point(ctx, core, "after_calcom")
+
+    try:
+        await _confirm(core, ctx, appointment_id, booking.uid, rescheduled_from)
+    except SlotConflict:
+        BOOKINGS.labels("lost_race_at_confirm").inc()
+        core.spawn(compensate(core, appointment_id, booking.uid, ctx.call_id))
+        raise BookingRefused("slot_taken", alternatives=await alternatives(
+            core, service, slot.start, ctx.now, timeout_s=min(0.5, deadline.left() + 0.2), exclude=slot.start)) from None
+    except SQLAlchemyError as exc:
+        BOOKINGS.labels("confirm_failed").inc()
+        log.error("confirm failed", call_id=ctx.call_id, appointment_id=appointment_id, error=type(exc).__name__)
+        core.spawn(compensate(core, appointment_id, booking.uid, ctx.call_id))
+        raise BookingRefused("db_unavailable") from None
+    BOOKINGS.labels("booked").inc()
+    return Booked(appointment_id, service, slot.start, slot.end, booking.uid)
+
+
+async def _write_intent(core: Core, ctx: CallContext, service: Service, slot: Slot, customer_name: str,
+                        customer_phone: str, rescheduled_from: AppointmentRow | None) -> str:
+    """Step 3: no DB, no Cal.com call."""
+    appointment_id = str(uuid.uuid4())
+    try:
+        async with core.uow() as uow:
+            customer = await uow.customers.by_phone(customer_phone)
+            if customer is None:
+                customer = CustomerRow(phone=customer_phone, name=customer_name)
+                uow.customers.add(customer)
+            elif customer_name and customer.name != customer_name:
+                customer.name = customer_name
+            await uow.session.flush()
+            uow.appointments.add(AppointmentRow(
+                id=appointment_id, service_id=service.id, customer_id=customer.id, resource=slot.resource,
+                start_at=to_utc_naive(slot.start), end_at=to_utc_naive(slot.end),
+                status=AppointmentStatus.PENDING.value, sync_status="in_sync",
+                idempotency_key=ctx.idempotency_key, call_id=ctx.call_id, customer_phone=customer_phone,
+                rescheduled_from_id=rescheduled_from.id if rescheduled_from else None,
+            ))
+            await uow.commit()
+    except IntegrityError:
+        # Same idempotency key written by a concurrent retry of this very call.
+        raise BookingRefused("lock_busy", alternatives=[]) from None
+    except SQLAlchemyError as exc:
+        log.error("intent not written", call_id=ctx.call_id, error=type(exc).__name__)
+        raise BookingRefused("db_unavailable") from None
+    return appointment_id
+
+
+async def _create_in_calcom(core: Core, ctx: CallContext, service: Service, slot: Slot, appointment_id: str,
+                            customer_name: str, customer_phone: str, deadline: Deadline) -> CalcomBooking:
+    """Step 4. A timeout is an unknown outcome: look the booking up by our id before answering."""
+    assert service.calcom_event_type_id is not None
+    attendee = {"name": customer_name or "Anrufer", "phoneNumber": customer_phone,
+                "email": _placeholder_email(customer_phone), "timeZone": core.settings.tz, "language": "de"}
+    metadata = {"appointment_id": appointment_id, "call_id": (ctx.call_id or "")[:500]}
+    try:
+        booking = await core.calcom.create_booking(
+            event_type_id=service.calcom_event_type_id, start=slot.start, length_min=service.duration_min,
+            attendee=attendee, metadata=metadata, timeout_s=deadline.left() - LOOKUP_RESERVE_S)
+        CALCOM_CALLS.labels("create", "ok").inc()
+        return booking
+    except CalcomSlotTaken:
+        CALCOM_CALLS.labels("create", "slot_taken").inc()
+        await _settle(core, appointment_id, AppointmentStatus.FAILED, "in_sync")
+        raise BookingRefused("slot_taken", alternatives=await alternatives(
+            core, service, slot.start, ctx.now, timeout_s=max(0.2, deadline.left()), exclude=slot.start)) from None
+    except CalcomUnreachable:
+        CALCOM_CALLS.labels("create", "unreachable").inc()
+        await _settle(core, appointment_id, AppointmentStatus.FAILED, "in_sync")
+        raise BookingRefused("calcom_unavailable") from None
+    except CalcomOutcomeUnknown as exc:
+        CALCOM_CALLS.labels("create", "unknown").inc()
+        log.warning("Cal.com outcome unknown, looking booking up", call_id=ctx.call_id,
+                    appointment_id=appointment_id, reason=str(exc))
+    except CalcomError as exc:  # a definite 4xx: nothing was booked
+        CALCOM_CALLS.labels("create", "rejected").inc()
+        log.error("Cal.com rejected booking", call_id=ctx.call_id, reason=str(exc))
+        await _settle(core, appointment_id, AppointmentStatus.FAILED, "in_sync")
+        raise BookingRefused("calcom_unavailable") from None
+
+    found = await _lookup(core, service, slot, appointment_id, deadline)
+    if found is not None:
+        return found
+    await _settle(core, appointment_id, AppointmentStatus.FAILED, "unknown")
+    raise BookingRefused("booking_unconfirmed")
+
+
+async def _lookup(core: Core, service: Service, slot: Slot, appointment_id: str,
+                  deadline: Deadline) -> CalcomBooking | None:
+    try:
+        found = await core.calcom.find_by_metadata(
+            "appointment_id", appointment_id, event_type_id=service.calcom_event_type_id,
+            after_start=slot.start - timedelta(minutes=1), before_end=slot.end + timedelta(minutes=1),
+            timeout_s=max(0.05, deadline.left()))
+    except CalcomError as exc:
+        CALCOM_CALLS.labels("lookup", type(exc).__name__).inc()
+        return None
+    CALCOM_CALLS.labels("lookup", "found" if found else "absent").inc()
+    return found if found is not None and found.active else None
+
+
+async def _confirm(core: Core, ctx: CallContext, appointment_id: str, uid: str,
+                   rescheduled_from: AppointmentRow | None) -> None:
+    """Step 5. Write first, then check for overlaps inside the same transaction."""
+    if core.settings.callsim_test_hooks and ctx.fault == "db_confirm":
+        raise DBAPIError("UPDATE appointments", {}, Exception("injected confirm failure"))
+    try:
+        async with core.uow() as uow:
+            row = await uow.appointments.get(appointment_id, for_update=True)
+            if row is None:
+                raise SlotConflict(appointment_id)
+            check_transition(row.status, AppointmentStatus.CONFIRMED)
+            row.status = AppointmentStatus.CONFIRMED.value
+            row.confirmed_start = row.start_at
+            row.calcom_uid = uid
+            row.sync_status = "in_sync"
+            await uow.session.flush()
+            clash = await uow.appointments.overlapping(
+                row.resource, row.start_at, row.end_at, statuses=(AppointmentStatus.CONFIRMED.value,),
+                exclude_id=row.id, for_update=True)
+            clash = [c for c in clash if not rescheduled_from or c.id != rescheduled_from.id]
+            if clash:
+                raise SlotConflict(clash[0].id)
+            await uow.commit()
+    except IntegrityError as exc:
+        raise SlotConflict(str(exc.orig)) from None
+    except DBAPIError as exc:
+        # PostgreSQL's exclusion constraint and MariaDB deadlocks on the locking read both mean
+        # "someone else confirmed an overlapping slot first".
+        text = str(exc.orig).lower()
+        if "exclusion" in text or "ex_appointments_no_overlap" in text or "deadlock" in text:
+            raise SlotConflict(text) from None
+        raise
+
+
+async def _settle(core: Core, appointment_id: str, status: AppointmentStatus, sync_status: str) -> None:
+    try:
+        async with core.uow() as uow:
+            row = await uow.appointments.get(appointment_id)
+            if row is not None and row.status == AppointmentStatus.PENDING.value:
+                row.status = status.value
+                row.sync_status = sync_status
+                await uow.commit()
+    except SQLAlchemyError as exc:
+        # The row stays pending; the reconciler settles stale pending rows.
+        log.error("could not settle appointment", appointment_id=appointment_id, error=type(exc).__name__)
+
+
+async def compensate(core: Core, appointment_id: str, uid: str, call_id: str | None) -> bool:
+    """Cancel the Cal.com booking nobody was told about, with bounded retries."""
+    log.warning(COMPENSATION, call_id=call_id, appointment_id=appointment_id, calcom_uid=uid)
+    for attempt in range(core.settings.compensation_attempts):
+        try:
+            await core.calcom.cancel_booking(uid, "Automatische Stornierung: Buchung nicht bestätigt")
+            COMPENSATIONS.labels("cancelled").inc()
+            await _mark_compensated(core, appointment_id)
+            return True
+        except CalcomError as exc:
+            log.warning(COMPENSATION, call_id=call_id, appointment_id=appointment_id, attempt=attempt + 1,
+                        error=str(exc))
+            await asyncio.sleep(0.2 * 2**attempt)
+    COMPENSATIONS.labels("failed").inc()
+    log.error(ORPHANED, call_id=call_id, appointment_id=appointment_id, calcom_uid=uid)
+    try:
+        async with core.uow() as uow:
+            row = await uow.appointments.get(appointment_id)
+            if row is not None:
+                row.sync_status = "compensation_failed"
+                await uow.commit()
+    except SQLAlchemyError:
+        pass
+    return False
+
+
+async def _mark_compensated(core: Core, appointment_id: str) -> None:
+    try:
+        async with core.uow() as uow:
+            row = await uow.appointments.get(appointment_id)
+            if row is not None and row.status in (AppointmentStatus.PENDING.value, AppointmentStatus.FAILED.value):
+                row.status = AppointmentStatus.COMPENSATED.value
+                row.sync_status = "in_sync"
+                await uow.commit()
+    except SQLAlchemyError as exc:
+        log.error("could not mark compensated", appointment_id=appointment_id, error=type(exc).__name__)
+
+
+async def _resume(core: Core, ctx: CallContext, service: Service, deadline: Deadline) -> Booked | None:
+    """A retry of a call whose first attempt died mid-SAGA: finish it instead of booking twice."""
+    try:
+        async with core.uow() as uow:
+            row = await uow.appointments.by_idempotency_key(ctx.idempotency_key)
+    except SQLAlchemyError:
+        raise BookingRefused("db_unavailable") from None
+    if row is None:
+        return None
+    zone = core.settings.zone
+    start, end = from_utc_naive(row.start_at, zone), from_utc_naive(row.end_at, zone)
+    if row.status == AppointmentStatus.CONFIRMED.value and row.calcom_uid:
+        return Booked(row.id, service, start, end, row.calcom_uid)
+    if row.status != AppointmentStatus.PENDING.value:
+        raise BookingRefused("booking_unconfirmed")
+    found = await _lookup(core, service, Slot(row.resource, start, end), row.id, deadline)
+    if found is None:
+        await _settle(core, row.id, AppointmentStatus.FAILED, "unknown")
+        raise BookingRefused("booking_unconfirmed")
+    try:
+        await _confirm(core, ctx, row.id, found.uid, None)
+    except (SlotConflict, SQLAlchemyError):
+        core.spawn(compensate(core, row.id, found.uid, ctx.call_id))
+        raise BookingRefused("booking_unconfirmed") from None
+    return Booked(row.id, service, start, end, found.uid)
+
+
+def _placeholder_email(phone: str) -> str:
+    # Cal.com requires an attendee email; phone callers have none.
+    digits = "".join(ch for ch in phone if ch.isdigit()) or "unbekannt"
+    return f"tel-{digits}@telefon.invalid"
+
+
+async def cancel_in_calcom(core: Core, row_id: str, uid: str | None, call_id: str | None) -> None:
+    """After the DB says cancelled: cancel at Cal.com; a failure is left for the reconciler."""
+    if not uid:
+        return
+    try:
+        await core.calcom.cancel_booking(uid, "Vom Kunden telefonisch storniert",
+                                         timeout_s=core.settings.calcom_budget_s)
+        CALCOM_CALLS.labels("cancel", "ok").inc()
+    except CalcomError as exc:
+        CALCOM_CALLS.labels("cancel", type(exc).__name__).inc()
+        log.warning("Cal.com cancel failed, reconciler will retry", call_id=call_id, appointment_id=row_id,
+                    error=str(exc))
+        try:
+            async with core.uow() as uow:
+                row = await uow.appointments.get(row_id)
+                if row is not None:
+                    row.sync_status = "cancel_failed"
+                    await uow.commit()
+        except SQLAlchemyError:
+            pass
+
+
+__all__ = ["Booked", "book_slot", "cancel_in_calcom", "check_bookable", "compensate"]

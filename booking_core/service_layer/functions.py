@@ -1,0 +1,265 @@
+"""One handler per Retell custom function: parse the wish, run the use case, phrase the answer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from booking_core.adapters.calcom import CalcomError
+from booking_core.adapters.orm import AppointmentRow
+from booking_core.bootstrap import Core
+from booking_core.domain import messages
+from booking_core.domain.model import (
+    AppointmentStatus,
+    BookingRefused,
+    Service,
+    from_utc_naive,
+    to_utc_naive,
+)
+from booking_core.schemas import FunctionAnswer, FunctionArgs
+from booking_core.service_layer.availability import (
+    Wish,
+    alternatives,
+    check_bookable,
+    free_starts,
+    understand_when,
+)
+from booking_core.service_layer.booking import Booked, book_slot, cancel_in_calcom
+from booking_core.service_layer.catalog import describe
+from booking_core.service_layer.context import CallContext
+
+Handler = Callable[[Core, CallContext, FunctionArgs], Awaitable[FunctionAnswer]]
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+async def _service(core: Core, ctx: CallContext, args: FunctionArgs) -> Service:
+    return await core.catalog.resolve(args.service, selection_enabled=core.settings.service_selection_enabled,
+                                      default=core.settings.default_service, call_id=ctx.call_id)
+
+
+async def get_available_services(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
+    if not core.settings.service_selection_enabled:
+        return FunctionAnswer(success=False, error="disabled", message=messages.disabled())
+    services = await core.catalog.services()
+    return FunctionAnswer(success=True, message=messages.services_list([s.name for s in services]),
+                          data={"services": [describe(s) for s in services]})
+
+
+async def check_availability(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
+    service = await _service(core, ctx, args)
+    wish = understand_when(core, args.date_time, ctx.now)
+    data: dict[str, Any] = {"service": service.name}
+    try:
+        if wish.start is not None:
+            check_bookable(core, service, wish.start, ctx.now)
+            starts = await free_starts(core, service, wish.day, 1, ctx.now)
+            if wish.start in starts:
+                data.update(available=True, requested=iso(wish.start), slots=[iso(wish.start)])
+                return FunctionAnswer(success=True, message=messages.available(service.name, wish.start), data=data)
+            alts = await alternatives(core, service, wish.start, ctx.now, timeout_s=core.settings.calcom_timeout_s,
+                                      exclude=wish.start)
+            data.update(available=False, requested=iso(wish.start), slots=[iso(a) for a in alts],
+                        alternatives=[iso(a) for a in alts])
+            return FunctionAnswer(success=True, message=messages.slot_taken(alts), data=data)
+        starts = await _starts_in_wish(core, service, wish, ctx.now)
+    except CalcomError:
+        raise BookingRefused("calcom_unavailable") from None
+    data.update(available=bool(starts), requested=None, slots=[iso(s) for s in starts])
+    return FunctionAnswer(success=True, message=messages.free_slots(service.name, starts), data=data)
+
+
+async def _starts_in_wish(core: Core, service: Service, wish: Wish, now: datetime) -> list[datetime]:
+    starts = await free_starts(core, service, wish.day, 1, now)
+    if wish.window is not None:
+        starts = [s for s in starts if wish.window[0] <= s.time() < wish.window[1]]
+    spread: list[datetime] = []
+    for start in starts:
+        if not spread or (start - spread[-1]) >= timedelta(hours=1):
+            spread.append(start)
+    return spread[: core.settings.alternatives_count]
+
+
+def _booked_data(booked: Booked) -> dict[str, Any]:
+    return {"appointment_id": booked.appointment_id, "service": booked.service.name, "start": iso(booked.start),
+            "end": iso(booked.end), "duration_min": booked.service.duration_min,
+            "price_eur": float(booked.service.price_eur) if booked.service.price_eur is not None else None,
+            "status": AppointmentStatus.CONFIRMED.value, "calcom_uid": booked.calcom_uid}
+
+
+async def _exact_start(core: Core, ctx: CallContext, service: Service, text: str | None, arg: str) -> datetime:
+    if not text or not text.strip():
+        raise BookingRefused("invalid_args", missing=[arg])
+    wish = understand_when(core, text, ctx.now)
+    if wish.start is None:
+        try:
+            starts = await _starts_in_wish(core, service, wish, ctx.now)
+        except CalcomError:
+            starts = []
+        raise BookingRefused("time_needed", alternatives=starts)
+    try:
+        check_bookable(core, service, wish.start, ctx.now)
+    except BookingRefused as refused:
+        if refused.code == "outside_hours":
+            refused.data["alternatives"] = await alternatives(core, service, wish.start, ctx.now)
+        raise
+    return wish.start
+
+
+def _phone(ctx: CallContext, args: FunctionArgs) -> str:
+    phone = (args.customer_phone or ctx.caller_phone or "").strip()
+    if not phone:
+        raise BookingRefused("invalid_args", missing=["customer_phone"])
+    return phone
+
+
+async def book_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
+    missing = [name for name in ("service", "date_time", "customer_name") if not (getattr(args, name) or "").strip()]
+    if core.settings.service_selection_enabled is False and "service" in missing:
+        missing.remove("service")
+    if missing:
+        raise BookingRefused("invalid_args", missing=missing)
+    service = await _service(core, ctx, args)
+    start = await _exact_start(core, ctx, service, args.date_time, "date_time")
+    booked = await book_slot(core, ctx, service, start, (args.customer_name or "").strip(), _phone(ctx, args))
+    return FunctionAnswer(success=True, message=messages.booked(service.name, booked.start), data=_booked_data(booked))
+
+
+async def _callers_appointment(core: Core, ctx: CallContext, phone: str, when_text: str | None) -> AppointmentRow:
+    async with core.uow() as uow:
+        rows = await uow.appointments.upcoming_for_phone(phone, to_utc_naive(ctx.now))
+    zone = core.settings.zone
+    if when_text and when_text.strip():
+        wish = understand_when(core, when_text, ctx.now)
+        rows = [r for r in rows if from_utc_naive(r.start_at, zone).date() == wish.day
+                and (wish.start is None or from_utc_naive(r.start_at, zone) == wish.start)]
+    if not rows:
+        raise BookingRefused("not_found")
+    if len(rows) > 1:
+        raise BookingRefused("appointment_ambiguous",
+                             appointments=[from_utc_naive(r.start_at, zone) for r in rows])
+    return rows[0]
+
+
+async def cancel_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
+    phone = _phone(ctx, args)
+    row = await _callers_appointment(core, ctx, phone, args.date_time)
+    zone = core.settings.zone
+    async with core.uow() as uow:
+        current = await uow.appointments.get(row.id, for_update=True)
+        if current is None or current.status != AppointmentStatus.CONFIRMED.value:
+            raise BookingRefused("not_found")
+        current.status = AppointmentStatus.CANCELLED.value
+        current.confirmed_start = None
+        service = await uow.services.get(current.service_id)
+        await uow.commit()
+    await cancel_in_calcom(core, row.id, row.calcom_uid, ctx.call_id)
+    start = from_utc_naive(row.start_at, zone)
+    name = service.name if service else "Ihren Termin"
+    return FunctionAnswer(success=True, message=messages.cancelled(name, start),
+                          data={"appointment_id": row.id, "start": iso(start), "status": "cancelled"})
+
+
+async def reschedule_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
+    if not (args.new_date_time or "").strip():
+        raise BookingRefused("invalid_args", missing=["new_date_time"])
+    phone = _phone(ctx, args)
+    old = await _callers_appointment(core, ctx, phone, args.old_date_time)
+    async with core.uow() as uow:
+        service_row = await uow.services.get(old.service_id)
+        customer = await uow.customers.by_phone(phone)
+    service = await core.catalog.by_name(service_row.name) if service_row else None
+    if service is None:
+        raise BookingRefused("service_unknown")
+    start = await _exact_start(core, ctx, service, args.new_date_time, "new_date_time")
+    booked = await book_slot(core, ctx, service, start, customer.name if customer else "", phone, rescheduled_from=old)
+    async with core.uow() as uow:
+        current = await uow.appointments.get(old.id, for_update=True)
+        if current is not None and current.status == AppointmentStatus.CONFIRMED.value:
+            current.status = AppointmentStatus.RESCHEDULED.value
+            current.confirmed_start = None
+            await uow.commit()
+    await cancel_in_calcom(core, old.id, old.calcom_uid, ctx.call_id)
+    data = _booked_data(booked) | {"old_start": iso(from_utc_naive(old.start_at, core.settings.zone))}
+    return FunctionAnswer(success=True, message=messages.rescheduled(service.name, booked.start), data=data)
+
+
+async def list_appointments(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
+    phone = _phone(ctx, args)
+    zone = core.settings.zone
+    async with core.uow() as uow:
+        rows = await uow.appointments.upcoming_for_phone(phone, to_utc_naive(ctx.now))
+        names = {s.id: s.name for s in await uow.services.all()}
+    items = [(names.get(r.service_id, "Termin"), from_utc_naive(r.start_at, zone)) for r in rows]
+    return FunctionAnswer(success=True, message=messages.appointments_list(items), data={"appointments": [
+        {"appointment_id": r.id, "service": name, "start": iso(start),
+         "end": iso(from_utc_naive(r.end_at, zone)), "status": r.status}
+        for r, (name, start) in zip(rows, items, strict=True)]})
+
+
+HANDLERS: dict[str, Handler] = {
+    "get_available_services": get_available_services,
+    "check_availability": check_availability,
+    "book_appointment": book_appointment,
+    "cancel_appointment": cancel_appointment,
+    "reschedule_appointment": reschedule_appointment,
+    "list_appointments": list_appointments,
+}
+
+
+def refusal_answer(refused: BookingRefused) -> FunctionAnswer:
+    """Map a refusal to the sentence the agent says and the machine-readable fields."""
+    alts: list[datetime] = list(refused.data.get("alternatives", []))  # type: ignore[call-overload]
+    data: dict[str, Any] = {}
+    if "alternatives" in refused.data:
+        data["alternatives"] = [iso(a) for a in alts]
+    code = refused.code
+    sentence: dict[str, Callable[[], str]] = {
+        "slot_taken": lambda: messages.slot_taken(alts),
+        "lock_busy": lambda: messages.lock_busy(alts),
+        "outside_hours": lambda: messages.outside_hours(alts),
+        "time_needed": lambda: messages.time_needed() + (" " + messages.alternatives_sentence(alts) if alts else ""),
+        "in_past": messages.in_past,
+        "service_unknown": messages.service_unknown,
+        "unparseable_time": messages.unparseable_time,
+        "calcom_unavailable": messages.calcom_unavailable,
+        "booking_unconfirmed": messages.booking_unconfirmed,
+        "db_unavailable": messages.technical_problem,
+        "lock_unavailable": messages.lock_unavailable,
+        "not_found": messages.not_found,
+        "disabled": messages.disabled,
+    }
+    if code == "service_ambiguous":
+        candidates = list(refused.data.get("candidates", []))  # type: ignore[call-overload]
+        data["candidates"] = candidates
+        return FunctionAnswer(success=False, error=code, message=messages.service_ambiguous(candidates), data=data)
+    if code == "appointment_ambiguous":
+        starts = list(refused.data.get("appointments", []))  # type: ignore[call-overload]
+        data["appointments"] = [iso(s) for s in starts]
+        return FunctionAnswer(success=False, error=code, message=messages.which_appointment(starts), data=data)
+    if code == "invalid_args":
+        missing = list(refused.data.get("missing", []))  # type: ignore[call-overload]
+        data["missing"] = missing
+        return FunctionAnswer(success=False, error=code, message=messages.invalid_args(missing), data=data)
+    if code == "service_unknown" and refused.data.get("candidates"):
+        data["candidates"] = list(refused.data["candidates"])  # type: ignore[call-overload]
+    message = sentence.get(code, messages.technical_problem)()
+    return FunctionAnswer(success=False, error=code, message=message, data=data)
+
+
+async def run_function(core: Core, name: str, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
+    handler = HANDLERS.get(name)
+    if handler is None:
+        return FunctionAnswer(success=False, error="unknown_function", message=messages.unknown_function(),
+                              data={"known_functions": list(HANDLERS)})
+    try:
+        return await handler(core, ctx, args)
+    except BookingRefused as refused:
+        return refusal_answer(refused)
+    except SQLAlchemyError:
+        return refusal_answer(BookingRefused("db_unavailable"))

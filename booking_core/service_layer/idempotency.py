@@ -1,0 +1,94 @@
+"""Retell retries a function call up to twice: a retry gets the first attempt's answer.
+
+Keyed by (call_id, function, args). A retry that arrives while the first attempt still runs waits
+briefly for it; a first attempt whose worker died (lease expired) is taken over, and the booking
+handler resumes its SAGA from the intent row instead of booking again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from booking_core.adapters.orm import FunctionCallRow
+from booking_core.bootstrap import Core
+from booking_core.observability import log
+from booking_core.schemas import FunctionAnswer
+
+MUTATING = frozenset({"book_appointment", "cancel_appointment", "reschedule_appointment"})
+
+
+def idempotency_key(call_id: str | None, name: str, args: dict[str, Any]) -> str:
+    canonical = json.dumps([call_id, name, args], sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+async def run_once(core: Core, key: str, call_id: str | None, name: str,
+                   run: Callable[[], Awaitable[FunctionAnswer]], *, wait_s: float = 1.2) -> FunctionAnswer:
+    if call_id is None or name not in MUTATING:
+        return await run()
+    lease = timedelta(seconds=core.settings.lock_ttl_s)
+    try:
+        claimed = await _claim(core, key, call_id, name, lease)
+    except SQLAlchemyError as exc:
+        log.warning("idempotency store unavailable", call_id=call_id, error=type(exc).__name__)
+        return await run()
+    if not claimed:
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            stored = await _stored(core, key)
+            if stored is None or stored.status == "done" and stored.response is not None:
+                if stored is not None and stored.response is not None:
+                    return FunctionAnswer.model_validate(stored.response)
+                break
+            if stored.lease_until < _utcnow() and await _take_over(core, key, stored.lease_until, lease):
+                break  # the first attempt died: finish its work
+            if asyncio.get_running_loop().time() >= deadline:
+                return FunctionAnswer(success=False, error="in_progress",
+                                      message="Einen Moment bitte, ich bearbeite Ihre Anfrage noch.")
+            await asyncio.sleep(0.05)
+    answer = await run()
+    try:
+        async with core.uow() as uow:
+            await uow.session.execute(update(FunctionCallRow).where(FunctionCallRow.key == key).values(
+                status="done", response=answer.model_dump(mode="json")))
+            await uow.commit()
+    except SQLAlchemyError as exc:
+        log.warning("idempotency answer not stored", call_id=call_id, error=type(exc).__name__)
+    return answer
+
+
+async def _claim(core: Core, key: str, call_id: str, name: str, lease: timedelta) -> bool:
+    try:
+        async with core.uow() as uow:
+            uow.session.add(FunctionCallRow(key=key, call_id=call_id, name=name, status="in_progress",
+                                            lease_until=_utcnow() + lease))
+            await uow.commit()
+        return True
+    except IntegrityError:
+        return False
+
+
+async def _stored(core: Core, key: str) -> FunctionCallRow | None:
+    async with core.uow() as uow:
+        return await uow.session.get(FunctionCallRow, key)
+
+
+async def _take_over(core: Core, key: str, seen_lease: datetime, lease: timedelta) -> bool:
+    async with core.uow() as uow:
+        result = await uow.session.execute(update(FunctionCallRow).where(
+            FunctionCallRow.key == key, FunctionCallRow.lease_until == seen_lease,
+            FunctionCallRow.status == "in_progress").values(lease_until=_utcnow() + lease))
+        await uow.commit()
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""The `callsim` command: one CLI composed from each package's own commands."""

@@ -1,0 +1,16 @@
+"""Composition root of the `callsim` command.
+
+Each package owns its sub-commands; this module only mounts them, so no package has to import another.
+"""
+
+import typer
+
+from booking_core import cli as core_cli
+
+app = typer.Typer(help="callsim: Retell webhook booking core, Cal.com mock and call simulator.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.command("serve")(core_cli.serve)
+app.add_typer(core_cli.db_app, name="db")
+app.add_typer(core_cli.services_app, name="services")
+app.command("reconcile")(core_cli.reconcile_command)
+app.command("retell-tools")(core_cli.retell_tools_command)
