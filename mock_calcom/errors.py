@@ -1,0 +1,125 @@
+"""Cal.com's error envelope and the verbatim texts its API v2 answers with.
+
+Shapes follow apps/api/v2/src/filters/http-exception.filter.ts (NestJS `HttpException`:
+`error.details` is `exception.getResponse()`) and sentry-exception.filter.ts (unknown errors: 500 with
+code INTERNAL_SERVER_ERROR and no details).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+MSG_NO_AUTH = (
+    "ApiAuthStrategy - No authentication method provided. Either pass an API key as 'Bearer' header "
+    "or OAuth client credentials as 'x-cal-secret-key' and 'x-cal-client-id' headers"
+)
+MSG_INVALID_API_KEY = "ApiAuthStrategy - api key - Your api key is not valid"
+MSG_INVALID_ACCESS_TOKEN = "ApiAuthStrategy - access token - Invalid Access Token."
+MSG_SLOT_TAKEN = "User either already has booking at this time or is not available"
+MSG_PAST = "Attempting to book a meeting in the past."
+MSG_SINGLE_LENGTH = (
+    "Can't specify 'lengthInMinutes' because event type does not have multiple possible lengths. "
+    "Please, remove the 'lengthInMinutes' field from the request."
+)
+MSG_CONTACT = "Attendee must have at least one contact method (email or phone number)"
+MSG_ALREADY_CANCELLED = "This booking has already been cancelled."
+MSG_THROTTLED = "ThrottlerException: Too Many Requests"
+MSG_INTERNAL = "Internal server error."
+
+# NestJS exception class and reason phrase per status, as `exception.name` / `getResponse().error`.
+_NEST_EXCEPTIONS: dict[int, tuple[str, str]] = {
+    400: ("BadRequestException", "Bad Request"),
+    401: ("UnauthorizedException", "Unauthorized"),
+    403: ("ForbiddenException", "Forbidden"),
+    404: ("NotFoundException", "Not Found"),
+    405: ("MethodNotAllowedException", "Method Not Allowed"),
+    409: ("ConflictException", "Conflict"),
+    422: ("UnprocessableEntityException", "Unprocessable Entity"),
+    503: ("ServiceUnavailableException", "Service Unavailable"),
+}
+
+
+def utc_timestamp(moment: datetime | None = None) -> str:
+    """JavaScript `Date.toISOString()`: UTC, milliseconds, trailing Z."""
+    moment = (moment or datetime.now(UTC)).astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def error_body(status: int, message: str, path: str) -> dict[str, Any]:
+    if status == 500:
+        error: dict[str, Any] = {"code": "INTERNAL_SERVER_ERROR", "message": MSG_INTERNAL}
+    elif status == 429:
+        # ThrottlerException is built from a bare string, so getResponse() is that string.
+        error = {"code": "ThrottlerException", "message": message, "details": message}
+    else:
+        code, reason = _NEST_EXCEPTIONS.get(status, ("HttpException", "Error"))
+        error = {
+            "code": code,
+            "message": message,
+            "details": {"message": message, "error": reason, "statusCode": status},
+        }
+    return {"status": "error", "timestamp": utc_timestamp(), "path": path, "error": error}
+
+
+class CalcomError(Exception):
+    """An HTTP error the way Cal.com's exception filter writes it."""
+
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.headers = headers or {}
+
+
+def request_path(request: Request) -> str:
+    # Express's `request.url` is the path plus the query string.
+    query = request.url.query
+    return f"{request.url.path}?{query}" if query else request.url.path
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def calcom_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, CalcomError)
+        return JSONResponse(
+            error_body(exc.status, exc.message, request_path(request)),
+            status_code=exc.status,
+            headers=exc.headers,
+        )
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if not request.url.path.startswith("/v2"):
+            return await request_validation_exception_handler(request, exc)
+        message = ", ".join(_describe(err) for err in exc.errors())
+        return JSONResponse(error_body(400, message, request_path(request)), status_code=400)
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        if request.url.path.startswith("/_control"):
+            return await http_exception_handler(request, exc)
+        # Express answers unknown routes with "Cannot <METHOD> <path>".
+        message = (
+            f"Cannot {request.method} {request.url.path}"
+            if exc.status_code == 404
+            else str(exc.detail)
+        )
+        return JSONResponse(
+            error_body(exc.status_code, message, request_path(request)), status_code=exc.status_code
+        )
+
+    app.add_exception_handler(CalcomError, calcom_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+
+
+def _describe(err: dict[str, Any]) -> str:
+    location = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(location) or "body"
+    return f"{field} property is wrong,{err.get('msg', 'invalid')}"

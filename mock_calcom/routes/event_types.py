@@ -1,0 +1,34 @@
+"""GET /v2/event-types and /v2/event-types/{id} (cal-api-version 2024-06-14)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+
+from mock_calcom.calcom_shapes import event_type_output, success
+from mock_calcom.deps import EVENT_TYPES_VERSIONS, AuthDep, StateDep, api_version
+from mock_calcom.errors import CalcomError
+
+router = APIRouter(dependencies=[Depends(api_version(*EVENT_TYPES_VERSIONS))])
+
+
+@router.get("/v2/event-types")
+async def list_event_types(
+    state: StateDep, _key: AuthDep, username: str | None = None, eventSlug: str | None = None
+) -> JSONResponse:
+    catalog = state.catalog
+    event_types = [
+        e
+        for e in catalog.event_types
+        if (username is None or catalog.host(e.host).username == username)
+        and (eventSlug is None or e.slug == eventSlug)
+    ]
+    return JSONResponse(success([event_type_output(e, catalog) for e in event_types]))
+
+
+@router.get("/v2/event-types/{event_type_id}")
+async def get_event_type(event_type_id: int, state: StateDep, _key: AuthDep) -> JSONResponse:
+    event_type = state.catalog.event_type(event_type_id)
+    if event_type is None:
+        raise CalcomError(404, f"Event type with id={event_type_id} not found")
+    return JSONResponse(success(event_type_output(event_type, state.catalog)))

@@ -1,0 +1,74 @@
+"""GET /v2/slots (cal-api-version 2024-09-04)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from mock_calcom.calcom_shapes import local_date, slot_time, success
+from mock_calcom.deps import SLOTS_VERSIONS, AuthDep, StateDep, api_version
+from mock_calcom.errors import CalcomError
+
+router = APIRouter(dependencies=[Depends(api_version(*SLOTS_VERSIONS))])
+
+
+def parse_range_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
+    """Cal.com's slot range: an ISO instant (UTC when no offset), or a bare date meaning its start/end."""
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            moment = datetime.combine(
+                day, datetime.max.time() if end_of_day else datetime.min.time()
+            )
+        else:
+            moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise CalcomError(400, f"{name} must be a valid ISO 8601 date string") from exc
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@router.get("/v2/slots")
+async def get_slots(
+    request: Request,
+    state: StateDep,
+    _key: AuthDep,
+    eventTypeId: Annotated[int, Query()],
+    start: Annotated[str, Query()],
+    end: Annotated[str, Query()],
+    timeZone: Annotated[str, Query()] = "UTC",
+    duration: Annotated[int | None, Query(gt=0)] = None,
+    format: Annotated[Literal["range", "time"] | None, Query()] = None,
+) -> JSONResponse:
+    event_type = state.catalog.event_type(eventTypeId)
+    if event_type is None:
+        raise CalcomError(404, "Event Type not found")
+    try:
+        ZoneInfo(timeZone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CalcomError(400, "timeZone must be a valid IANA time zone") from exc
+    range_start = parse_range_bound(start, "start", end_of_day=False)
+    now = state.now()
+    # Cal.com clamps the end to one year ahead to bound the work.
+    range_end = min(parse_range_bound(end, "end", end_of_day=True), now + timedelta(days=366))
+    length = duration or event_type.length_in_minutes
+    stale = "stale_slots" in request.scope.get("state", {}).get("mock_flags", ())
+    zone = state.catalog.zone
+    data: dict[str, list[dict[str, Any]]] = {}
+    day = range_start.astimezone(zone).date()
+    last_day = range_end.astimezone(zone).date()
+    earliest = max(range_start, now)
+    while day <= last_day:
+        for slot in state.availability.free_starts(
+            event_type.host, day, length, ignore_bookings=stale
+        ):
+            if earliest <= slot <= range_end:
+                item = {"start": slot_time(slot, timeZone)}
+                if format == "range":
+                    item["end"] = slot_time(slot + timedelta(minutes=length), timeZone)
+                data.setdefault(local_date(slot, timeZone), []).append(item)
+        day += timedelta(days=1)
+    return JSONResponse(success(data))
