@@ -146,7 +146,7 @@ async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slo
     crash_point(ctx, core, "after_calcom")
 
     try:
-        await _confirm(core, ctx, appointment_id, booking.uid, rescheduled_from)
+        await confirm_intent(core, ctx, appointment_id, booking.uid, rescheduled_from)
     except SlotConflict:
         BOOKINGS.labels("lost_race_at_confirm").inc()
         core.spawn(compensate(core, appointment_id, booking.uid, ctx.call_id))
@@ -244,7 +244,7 @@ async def _lookup(core: Core, service: Service, slot: Slot, appointment_id: str,
     return found if found is not None and found.active else None
 
 
-async def _confirm(core: Core, ctx: CallContext, appointment_id: str, uid: str,
+async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, uid: str,
                    rescheduled_from: AppointmentRow | None) -> None:
     """Step 5. Write first, then check for overlaps inside the same transaction."""
     if core.settings.callsim_test_hooks and ctx.fault == "db_confirm":
@@ -349,7 +349,7 @@ async def _resume(core: Core, ctx: CallContext, service: Service, deadline: Dead
         await _settle(core, row.id, AppointmentStatus.FAILED, "unknown")
         raise BookingRefused("booking_unconfirmed")
     try:
-        await _confirm(core, ctx, row.id, found.uid, None)
+        await confirm_intent(core, ctx, row.id, found.uid, None)
     except (SlotConflict, SQLAlchemyError):
         core.spawn(compensate(core, row.id, found.uid, ctx.call_id))
         raise BookingRefused("booking_unconfirmed") from None
