@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     calcom_timeout_s: float = 1.5
     # Total time one function call may spend talking to Cal.com (create + lookup), so a hanging
     # Cal.com still leaves the caller an answer inside the voice latency budget.
-    calcom_budget_s: float = 1.45
+    calcom_budget_s: float = 1.4
     retell_api_key: str | None = None
     service_selection_enabled: bool = True
     default_service: str = "Damenschnitt"
@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     lock_wait_s: float = 0.25
     lock_cell_minutes: int = 15
     compensation_attempts: int = 3
+    # Test switch: proves the invariant checks catch a SAGA without compensation. Never off in production.
+    compensation_enabled: bool = True
     reconcile_interval_s: float = 60.0
     reconcile_grace_s: float = 30.0
     services_sync_on_start: bool = False

@@ -42,6 +42,8 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+    # httpx logs every request at INFO; Cal.com traffic is already counted in metrics.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 log = structlog.get_logger("callsim")

@@ -293,6 +293,9 @@ async def _settle(core: Core, appointment_id: str, status: AppointmentStatus, sy
 
 async def compensate(core: Core, appointment_id: str, uid: str, call_id: str | None) -> bool:
     """Cancel the Cal.com booking nobody was told about, with bounded retries."""
+    if not core.settings.compensation_enabled:
+        log.error(ORPHANED, call_id=call_id, appointment_id=appointment_id, calcom_uid=uid, compensation="disabled")
+        return False
     log.warning(COMPENSATION, call_id=call_id, appointment_id=appointment_id, calcom_uid=uid)
     for attempt in range(core.settings.compensation_attempts):
         try:
