@@ -1,0 +1,54 @@
+"""Spelling-tolerant keys for German words as they arrive from speech recognition.
+
+Callers' words reach us through ASR or typing: "Föhnen", "Foehnen" and "Fohnen" are one word,
+"schnidt" is "schnitt", "Balayasch" is "Balayage". `key()` folds such variants onto one string
+so that exact lookups catch them and fuzzy scoring only has to handle real slips. The key stays
+a readable string (not a phonetic code) so that every match can be explained.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Order matters: digraphs after the umlaut fold, so "ö" and "oe" land on the same "o".
+_REWRITES: tuple[tuple[str, str], ...] = (
+    ("ß", "ss"),
+    ("ae", "a"),
+    ("oe", "o"),
+    ("ue", "u"),
+    ("dt", "t"),
+    ("th", "t"),
+    ("ph", "f"),
+    ("ck", "k"),
+    ("qu", "kw"),
+    ("ie", "i"),
+    ("y", "i"),
+    ("j", "i"),
+)
+# A silent "h" after a vowel (Föhn/Fön, Strähne/Strehne) is what ASR and spellers drop most.
+_SILENT_H = re.compile(r"(?<=[aeiou])h(?![aeiou])")
+# French loans are said with a German "sch": Balayage -> "Balayasch", Massage -> "Massasch".
+_FRENCH_AGE = re.compile(r"age\b")
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def fold(text: str) -> str:
+    """Case- and accent-insensitive form: NFKC, casefold, umlauts to base vowels."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("ß", "ss")
+    decomposed = unicodedata.normalize("NFD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def key(text: str) -> str:
+    """Spelling key of a word or phrase: `fold` plus German sound-alike rewrites."""
+    text = fold(text)
+    text = _FRENCH_AGE.sub("asch", text)
+    for old, new in _REWRITES:
+        text = text.replace(old, new)
+    return _SILENT_H.sub("", text)
+
+
+def words(text: str) -> list[str]:
+    """The folded words of `text` (no keys), for rule-based readers like the time parser."""
+    return _WORD.findall(fold(text).replace("-", " "))

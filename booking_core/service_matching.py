@@ -1,0 +1,248 @@
+"""Which of the salon's services did the caller ask for?
+
+How a match is made (every step shows up in `ServiceMatch.detail`):
+
+1. Every service name (and alias) is cut into concepts: "Kinderhaarschnitt" = children + hair + cut,
+   "Waschen, Schneiden, Föhnen" = wash + cut + blow-dry. Words the lexicon does not know become
+   concepts of their own, so any catalog works.
+2. The caller's sentence is read into the same concepts (`service_reading`): exact stems after
+   spelling folds, ASR slips scored with rapidfuzz against stems (never against the whole
+   sentence), paraphrases through the salon lexicon ("meine Tochter" = children), minus people's
+   names and negated words.
+3. Each service scores 0..100: the weighted share of its concepts the caller said, times how surely
+   each was said (a slip or a paraphrase counts a little less than the name's own word).
+4. A service whose evidence is only part of a better service's evidence drops out ("Wimpern färben"
+   said: "Färben" drops out; "Färben" said: "Ansatzfärben" scores half and drops out).
+5. A name is given only to the best service that accounts for everything the caller asked for.
+   Ties ("einen Haarschnitt" with several haircuts), two wishes no single service covers
+   ("Damenschnitt und Färben"), services the salon does not sell and cancellations get no name;
+   the candidates say what to ask back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from booking_core.german_text import fold, key
+from booking_core.service_lexicon import CONCEPTS, FOREIGN_SERVICES, FUNCTION_WORDS
+from booking_core.service_reading import FOREIGN, Evidence, Vocabulary, read_utterance
+
+DEFAULT_THRESHOLD = 50.0  # half of a service's concepts said outright
+_ONLY_HINTS_THRESHOLD = 70.0  # nothing but hints ("blond machen") must fit a service fully
+_LEXICON_FACTOR = 0.95  # a paraphrase is a little less sure than the service's own word
+_MAX_CANDIDATES = 6
+_NAME_SPLIT = re.compile(r"[^a-z0-9]+")
+_FUNCTION = frozenset(fold(w) for w in FUNCTION_WORDS)
+_WEIGHT = {c.name: c.weight for c in CONCEPTS}
+_MODIFIER = frozenset(c.name for c in CONCEPTS if c.modifier)
+
+
+@dataclass(frozen=True)
+class ServiceMatch:
+    name: str | None  # None when nothing fits, when it is ambiguous, negated or a cancellation
+    score: float  # 0..100, of the named service (or the best candidate)
+    candidates: list[tuple[str, float]]  # best first, for asking back
+    reason: str  # exact | alias | fuzzy | lexicon | ambiguous | negated | none
+    detail: str = ""  # human-readable why
+
+
+@dataclass(frozen=True)
+class _Part:
+    concept: str
+    weight: float
+    stem: str  # how the service name itself says it
+
+
+@dataclass(frozen=True)
+class _Form:
+    service: str
+    order: int
+    parts: tuple[_Part, ...]
+    alias: bool
+
+
+@dataclass(frozen=True)
+class _Scored:
+    form: _Form
+    score: float
+    coverage: float
+    support: frozenset[tuple[int, int]]
+    heard: frozenset[str]  # the service's concepts the caller said
+    how: str  # exact | alias | fuzzy | lexicon
+    why: str
+
+    @property
+    def concepts(self) -> frozenset[str]:
+        return frozenset(p.concept for p in self.form.parts if p.weight > 0)
+
+
+class ServiceMatcher:
+    """Build once per catalog (it precomputes everything), then `match()` per utterance."""
+
+    def __init__(self, services: Sequence[str] | Mapping[str, Sequence[str]], *,
+                 threshold: float | None = None) -> None:
+        catalog = dict(services) if isinstance(services, Mapping) else {s: () for s in services}
+        self.names: list[str] = list(catalog)
+        self.threshold = DEFAULT_THRESHOLD if threshold is None else threshold
+        stems: dict[str, list[tuple[str, float, bool]]] = defaultdict(list)
+        for concept in CONCEPTS:
+            for stem, conf in concept.stems:
+                stems[key(stem)].append((concept.name, conf, conf >= 0.85))
+        for stem in FOREIGN_SERVICES:
+            stems[key(stem)].append((FOREIGN, 1.0, True))
+        lexicon = Vocabulary(dict(stems))
+        self._forms: list[_Form] = []
+        for order, (name, aliases) in enumerate(catalog.items()):
+            for text, is_alias in [(name, False), *((a, True) for a in aliases)]:
+                parts = _parts_of(text, lexicon, stems)
+                if parts:
+                    self._forms.append(_Form(name, order, parts, is_alias))
+        self._vocabulary = Vocabulary(dict(stems))
+
+    def match(self, utterance: str) -> ServiceMatch:
+        heard = read_utterance(utterance or "", self._vocabulary)
+        said = [e for e in heard.evidence if not e.negated]
+        denied = {e.concept for e in heard.evidence if e.negated} - {e.concept for e in said}
+        by_concept: dict[str, list[Evidence]] = defaultdict(list)
+        for e in said:
+            by_concept[e.concept].append(e)
+        best: dict[str, _Scored] = {}
+        for form in self._forms:
+            scored = _score(form, by_concept, denied)
+            if scored and (form.service not in best or scored.score > best[form.service].score):
+                best[form.service] = scored
+        ranked = sorted(best.values(), key=lambda s: (-s.score, -s.coverage, s.form.order))
+        frontier = [s for s in ranked if not any(_dominates(t, s) for t in ranked if t is not s)]
+        candidates = [(s.form.service, round(s.score, 1)) for s in frontier[:_MAX_CANDIDATES]]
+        if heard.cancellation:
+            return ServiceMatch(None, 0.0, candidates, "negated",
+                                "a cancellation, not a booking wish")
+        if not frontier:
+            if denied:
+                return ServiceMatch(None, 0.0, [], "negated", f"negated: {', '.join(denied)}")
+            return ServiceMatch(None, 0.0, [], "none", "no service word heard")
+        wished = {e.concept for e in said if e.strong and _WEIGHT.get(e.concept, 1.0) > 0}
+        explainers = [s for s in frontier if wished <= s.concepts]
+        winner = self._decide(explainers, frontier, bool(wished))
+        if winner is not None:
+            rest = [c for c in candidates if c[0] != winner.form.service]
+            return ServiceMatch(winner.form.service, round(winner.score, 1),
+                                [(winner.form.service, round(winner.score, 1)), *rest],
+                                winner.how, winner.why)
+        top = frontier[0]
+        if len(candidates) >= 2:
+            unexplained = sorted(wished - top.concepts)
+            why = (f"also asked for {', '.join(unexplained)}" if unexplained and not explainers
+                   else "several services fit equally")
+            return ServiceMatch(None, round(top.score, 1), candidates, "ambiguous", why)
+        return ServiceMatch(None, round(top.score, 1), candidates, "none",
+                            f"too little of {top.form.service} said ({top.why})")
+
+    def _decide(self, explainers: list[_Scored], frontier: list[_Scored],
+                has_wish: bool) -> _Scored | None:
+        if not explainers:
+            return None
+        best = explainers[0]
+        if best.heard <= _MODIFIER:
+            return None  # only whom it is for, not what: "für meine Frau"
+        if has_wish:
+            if best.score < self.threshold:
+                return None
+        elif best.coverage < 1.0 or best.score < max(self.threshold, _ONLY_HINTS_THRESHOLD):
+            return None
+        if best.coverage < 1.0 and any(
+                s.coverage == 1.0 and s.support < best.support for s in frontier):
+            return None  # "waschen und föhnen": the package or only the blow-dry? ask back
+        if len(explainers) > 1:
+            second = explainers[1]
+            # partial fits differ only in wording ("schneiden" vs "Schnitt"): still a tie
+            margin = 0.5 if best.coverage == 1.0 else best.score * (1 - _LEXICON_FACTOR)
+            if second.score >= best.score - margin and second.coverage >= best.coverage:
+                return None  # a tie: ask back
+        return best
+
+
+def _parts_of(text: str, lexicon: Vocabulary,
+              stems: dict[str, list[tuple[str, float, bool]]]) -> tuple[_Part, ...]:
+    """Cut a service name into concepts; words the lexicon lacks become their own concepts."""
+    parts: dict[str, _Part] = {}
+    for word in _NAME_SPLIT.split(fold(text)):
+        if not word or word in _FUNCTION:
+            continue
+        word_key = key(word)
+        pieces = lexicon.split(word_key, allow_unknown=True) or []
+        if not pieces:
+            pieces_found: list[tuple[str, str]] = [(word_key, f"lit:{word_key}")]
+        else:
+            pieces_found = []
+            for piece in pieces:
+                meanings = stems.get(piece.stem or "", [])
+                concepts = [c for c, _, _ in meanings if c != FOREIGN]
+                if piece.stem and concepts:
+                    pieces_found.append((piece.stem, concepts[0]))
+                elif piece.text.isdigit():
+                    continue
+                else:
+                    pieces_found.append((piece.stem or piece.text, f"lit:{piece.stem or piece.text}"))
+        for stem, concept in pieces_found:
+            if concept.startswith("lit:"):
+                # the catalog's own word: never "foreign", always matchable
+                stems[stem] = [m for m in stems.get(stem, []) if m[0] != FOREIGN]
+                if (concept, 1.0, True) not in stems[stem]:
+                    stems[stem].append((concept, 1.0, True))
+            parts.setdefault(concept, _Part(concept, _WEIGHT.get(concept, 1.0), stem))
+    if parts and all(p.weight == 0 for p in parts.values()):
+        parts = {c: _Part(c, 1.0, p.stem) for c, p in parts.items()}
+    return tuple(parts.values())
+
+
+def _score(form: _Form, said: Mapping[str, list[Evidence]], denied: set[str]) -> _Scored | None:
+    total = sum(p.weight for p in form.parts)
+    got = matched = 0.0
+    support: set[tuple[int, int]] = set()
+    heard: set[str] = set()
+    hows: set[str] = set()
+    why: list[str] = []
+    for part in form.parts:
+        options = said.get(part.concept)
+        if not options:
+            if part.concept in denied:
+                return None  # the caller said they do not want this part
+            continue
+        ev = max(options, key=lambda e: (e.conf * (1.0 if _same_word(e.stem, part.stem) else
+                                                    _LEXICON_FACTOR), not e.fuzzy))
+        own_word = _same_word(ev.stem, part.stem)
+        value = ev.conf * (1.0 if own_word else _LEXICON_FACTOR)
+        how = "fuzzy" if ev.fuzzy else ("alias" if form.alias else "exact") if own_word \
+            else "lexicon"
+        hows.add(how)
+        why.append(f"{part.concept}←'{ev.said}' ({how} {value:.2f})")
+        if part.weight > 0:
+            got += part.weight * value
+            matched += part.weight
+            support.add(ev.slot)
+            heard.add(part.concept)
+    if matched == 0:
+        return None
+    coverage = matched / total
+    if coverage < 1.0:
+        hows.add("lexicon")  # a partial match is an interpretation, not a name heard
+    how = next(h for h in ("fuzzy", "lexicon", "alias", "exact") if h in hows)
+    return _Scored(form, 100.0 * got / total, coverage, frozenset(support), frozenset(heard), how,
+                   f"{form.service}: " + ", ".join(why))
+
+
+def _same_word(said: str, named: str) -> bool:
+    """One word family of one concept: "kind"/"kinder", "schneid"/"schnitt", "rasier"/"rasur"."""
+    return said[:3] == named[:3]
+
+
+def _dominates(t: _Scored, s: _Scored) -> bool:
+    """t makes s pointless: everything that speaks for s speaks for t, and more of t was said —
+    the most specific service wins, the shorter one only when only it was said."""
+    if not s.support <= t.support or t.score < s.score:
+        return False
+    return t.coverage > s.coverage or (s.support < t.support and t.coverage >= s.coverage)

@@ -1,0 +1,260 @@
+"""Reading a caller's sentence into evidence: which salon concepts were said, where, how surely.
+
+A `Vocabulary` knows every stem (lexicon + the catalog's own words) and which concept each stem
+names. `read_utterance` turns a sentence into `Evidence`: one entry per concept a piece of a word
+names, with its confidence, whether it was read exactly or through a slip (fuzzy), and whether the
+caller negated it ("keine Farbe") — after dropping words that are people ("bei Herrn Schmidt",
+"Frau Herrmann") and rejoining words that ASR split apart ("bala yage").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+from booking_core.german_compounds import Piece, Segmenter
+from booking_core.german_text import fold, key
+from booking_core.service_lexicon import (
+    CANCELLATION_STEMS,
+    CLAUSE_BREAKS,
+    FUNCTION_WORDS,
+    HONORIFICS,
+    NEGATIONS,
+    RELATION_MARKERS,
+)
+
+FOREIGN = "foreign"  # concept of services this catalog does not sell
+_TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?]")
+_FUNCTION = frozenset(fold(w) for w in FUNCTION_WORDS)
+_HONORIFIC = frozenset(fold(w) for w in HONORIFICS)
+_RELATION = frozenset(fold(w) for w in RELATION_MARKERS)
+_NEGATION = frozenset(fold(w) for w in NEGATIONS)
+_BREAK = frozenset(fold(w) for w in CLAUSE_BREAKS)
+_CANCEL = tuple(key(s) for s in CANCELLATION_STEMS)
+# "ich bin Tina Färber", "hier spricht Bartels": what follows is a name, not a service.
+_SELF_INTRO = frozenset({"bin", "heisse", "heis", "spricht", "namens"})
+_WEAK_COMPOUND = 0.75  # known head behind an unknown modifier: "Glatzenrasur", "Rückenmassage"
+_MAX_CACHE = 20_000
+
+
+@dataclass(frozen=True)
+class Reading:
+    stem: str
+    concept: str
+    conf: float
+    strong: bool  # the word names the concept outright (not a hint like "blond")
+    fuzzy: bool
+    piece: int
+
+
+@dataclass(frozen=True)
+class Evidence:
+    concept: str
+    conf: float
+    strong: bool
+    fuzzy: bool
+    stem: str
+    said: str
+    slot: tuple[int, int]  # (word, piece): one piece of speech supports one claim
+    negated: bool
+
+
+@dataclass(frozen=True)
+class Utterance:
+    evidence: tuple[Evidence, ...]
+    cancellation: bool
+
+
+def _cutoff(length: int) -> float | None:
+    """Minimum rapidfuzz ratio for a slip: short words must be exact (Bart/Braut, Damen/tönen)."""
+    if length <= 4:
+        return None
+    if length == 5:
+        return 89.0
+    return 85.0 if length <= 7 else 80.0
+
+
+class Vocabulary:
+    def __init__(self, stems: dict[str, list[tuple[str, float, bool]]]) -> None:
+        self.stems = stems  # stem key -> [(concept, conf, strong)]
+        self._segmenter = Segmenter(stems)
+        self._fuzzy_targets = sorted(s for s in stems if len(s) >= 4)
+        self._cache: dict[str, tuple[Reading, ...]] = {}
+
+    def split(self, word_key: str, *, allow_unknown: bool = False) -> list[Piece] | None:
+        return self._segmenter.split(word_key, allow_unknown=allow_unknown)
+
+    def read_word(self, word_key: str) -> tuple[Reading, ...]:
+        cached = self._cache.get(word_key)
+        if cached is None:
+            if len(self._cache) >= _MAX_CACHE:
+                self._cache.clear()
+            cached = self._cache[word_key] = self._read(word_key)
+        return cached
+
+    def _read(self, k: str) -> tuple[Reading, ...]:
+        pieces = self.split(k)
+        if pieces:
+            return self._readings(pieces, 1.0, fuzzy=False)
+        slipped = self._slip(k)
+        if slipped:
+            return slipped
+        pieces = self.split(k, allow_unknown=True)
+        # German compounds put the head last: "Haarverlängerung" is no haircut, but
+        # "Glatzenrasur" is a shave. Only a known head (not too short to be chance) counts.
+        if pieces and pieces[-1].stem and len(pieces[-1].stem) >= 4:
+            known = [p for p in pieces if p.stem]
+            if all(len(p.text) >= 3 for p in pieces) and len(known) < len(pieces):
+                return self._readings(pieces, _WEAK_COMPOUND, fuzzy=False)
+        return ()
+
+    def _readings(self, pieces: list[Piece], factor: float, *, fuzzy: bool) -> tuple[Reading, ...]:
+        out = []
+        for index, piece in enumerate(pieces):
+            if piece.stem:
+                for concept, conf, strong in self.stems[piece.stem]:
+                    out.append(Reading(piece.stem, concept, conf * factor, strong, fuzzy, index))
+        return tuple(out)
+
+    def _closest(self, k: str) -> tuple[str, float] | None:
+        cutoff = _cutoff(len(k))
+        if cutoff is None:
+            return None
+        hit = process.extractOne(k, self._fuzzy_targets, scorer=fuzz.ratio, score_cutoff=cutoff)
+        return (hit[0], hit[1] / 100.0) if hit else None
+
+    def _slip(self, k: str) -> tuple[Reading, ...]:
+        """A misheard or misspelt word: the whole word, or one part of a compound, is close to a
+        known stem ("tönnung", "damenschnidt", "keratinglätung")."""
+        best: tuple[float, tuple[Reading, ...]] = (0.0, ())
+        for stripped in {k} | {k[: -len(e)] for e in ("en", "n", "e", "s", "er") if k.endswith(e)}:
+            hit = self._closest(stripped)
+            if hit and hit[1] > best[0]:
+                best = (hit[1], self._readings([Piece(k, hit[0])], hit[1], fuzzy=True))
+        if len(k) >= 8:
+            for j in range(3, len(k) - 3):
+                left, right = k[:j], k[j:]
+                for exact_part, slipped_part, slipped_last in ((left, right, True),
+                                                                (right, left, False)):
+                    known = self.split(exact_part)
+                    hit = self._closest(slipped_part) if known else None
+                    if not hit or not known:
+                        continue
+                    slip = Piece(slipped_part, hit[0])
+                    pieces = [*known, slip] if slipped_last else [slip, *known]
+                    score = hit[1] * len(slipped_part) / len(k) + (len(exact_part) / len(k))
+                    if score > best[0]:
+                        best = (score, self._readings(pieces, hit[1], fuzzy=True))
+        return best[1]
+
+
+@dataclass
+class _Word:
+    text: str
+    clause: int
+    readings: tuple[Reading, ...] = ()
+    person: bool = False
+    negated: bool = False
+    not_only: bool = False  # "nicht nur …" adds rather than negates
+
+
+def read_utterance(text: str, vocabulary: Vocabulary) -> Utterance:
+    words = _tokenize(text)
+    for w in words:
+        if w.text not in _FUNCTION and w.text not in _NEGATION:
+            w.readings = vocabulary.read_word(key(w.text))
+    _rejoin_split_words(words, vocabulary)
+    _mark_people(words, vocabulary)
+    _mark_negations(words)
+    cancellation = any(key(w.text).startswith(_CANCEL) for w in words)
+    evidence = tuple(
+        Evidence(r.concept, r.conf, r.strong, r.fuzzy, r.stem, w.text, (i, r.piece), w.negated)
+        for i, w in enumerate(words) if not w.person
+        for r in w.readings
+    )
+    return Utterance(evidence, cancellation)
+
+
+def _tokenize(text: str) -> list[_Word]:
+    words: list[_Word] = []
+    clause = 0
+    previous = ""
+    for token in _TOKEN.findall(fold(text).replace("-", " ").replace("'", "")):
+        if not token[0].isalnum() or token in _BREAK:
+            if token in {"nur", "bloss", "blos"} and previous in _NEGATION:
+                words[-1].not_only = True
+            clause += 1
+        else:
+            words.append(_Word(token, clause))
+        previous = token
+    return words
+
+
+def _is_open(w: _Word) -> bool:
+    """A word no reading explains and no function word: maybe half of a split compound."""
+    return not w.readings and w.text not in _FUNCTION and w.text not in _NEGATION
+
+
+def _rejoin_split_words(words: list[_Word], vocabulary: Vocabulary) -> None:
+    """ASR cuts rare compounds apart ("Föh nen", "hoch steck frisur", "Bala yage")."""
+    i = 0
+    while i < len(words):
+        for span in (3, 2):
+            group = words[i:i + span]
+            if len(group) < span or len({w.clause for w in group}) > 1:
+                continue
+            if not any(_is_open(w) for w in group):
+                continue
+            if any(w.text in _FUNCTION or w.text in _NEGATION for w in group):
+                continue
+            joined = key("".join(w.text for w in group))
+            readings = vocabulary.read_word(joined)
+            if readings and all(r.conf >= 0.8 for r in readings):
+                group[0].text = "".join(w.text for w in group)
+                group[0].readings = readings
+                del words[i + 1:i + span]
+                break
+        i += 1
+
+
+def _mark_people(words: list[_Word], vocabulary: Vocabulary) -> None:
+    for i, w in enumerate(words[:-1]):
+        nxt = words[i + 1]
+        if nxt.text in _FUNCTION or _names_one_stem(nxt, vocabulary):
+            continue
+        after_honorific = w.text in _HONORIFIC and (i == 0 or words[i - 1].text not in _RELATION)
+        introduced = w.text in _SELF_INTRO or (
+            w.text == "ist" and i > 0 and words[i - 1].text in {"name", "hier"})
+        if after_honorific:
+            w.person = nxt.person = True
+        elif introduced:
+            nxt.person = True
+            surname = words[i + 2] if i + 2 < len(words) else None
+            if surname and surname.clause == nxt.clause and surname.text not in _FUNCTION \
+                    and not _names_one_stem(surname, vocabulary):
+                surname.person = True
+
+
+def _names_one_stem(w: _Word, vocabulary: Vocabulary) -> bool:
+    """An ordinary salon word ("Frau Bart" is odd, "Herr Bartels" is a person)."""
+    pieces = vocabulary.split(key(w.text))
+    return bool(pieces) and len(pieces) == 1 and not any(r.fuzzy for r in w.readings)
+
+
+def _mark_negations(words: list[_Word]) -> None:
+    """"keine Farbe", "ohne Bart", "nicht färben": the next content words of the clause;
+    "Färben möchte ich nicht": the clause before a final "nicht"."""
+    for i, w in enumerate(words):
+        if w.text not in _NEGATION or w.not_only:
+            continue
+        after = [x for x in words[i + 1:] if x.clause == w.clause]
+        reach = [x for x in after if x.text not in _FUNCTION][:2]
+        if any(x.readings for x in reach):
+            for x in reach:
+                x.negated = True
+        elif w.text == "nicht":
+            for x in words[:i]:
+                if x.clause == w.clause:
+                    x.negated = True
