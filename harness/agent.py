@@ -302,6 +302,8 @@ class SimulatedAgent:
         if record.success:
             if name == "check_availability":
                 s.service = str(data.get("service") or s.service)
+                if data.get("requested") is None:  # a day or a window: the core listed free times
+                    return self._offer(message, data.get("slots") or [])
                 if data.get("available"):
                     s.checked = (s.service, s.date_value or "")
                     if s.name:
@@ -320,12 +322,15 @@ class SimulatedAgent:
         if error == "service_unknown":
             s.service, s.checked, s.awaiting = None, None, "service"
             return self._with_question(message, ASK_SERVICE)
+        if error == "time_needed" and data.get("alternatives"):
+            return self._offer(message, data["alternatives"])
         if error in ("time_needed", "unparseable_time"):
             s.moment, s.date_value, s.checked = DateMention(), None, None
             s.awaiting = "new_time" if s.intent == "reschedule" else "time"
             return self._with_question(message, ASK_TIME)
         if error == "appointment_ambiguous":
-            s.appointments = [a for a in data.get("appointments") or [] if isinstance(a, dict)]
+            s.appointments = [a if isinstance(a, dict) else {"start": str(a)}
+                              for a in data.get("appointments") or []]
             s.awaiting = "appointment"
             return self._with_question(message, ASK_CHOICE)
         if error in OFFER_ERRORS:
