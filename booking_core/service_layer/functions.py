@@ -19,6 +19,7 @@ from booking_core.domain.model import (
     from_utc_naive,
     to_utc_naive,
 )
+from booking_core.observability import log
 from booking_core.schemas import FunctionAnswer, FunctionArgs
 from booking_core.service_layer.availability import (
     Wish,
@@ -261,5 +262,6 @@ async def run_function(core: Core, name: str, ctx: CallContext, args: FunctionAr
         return await handler(core, ctx, args)
     except BookingRefused as refused:
         return refusal_answer(refused)
-    except SQLAlchemyError:
+    except SQLAlchemyError as exc:
+        log.error("database error", call_id=ctx.call_id, function=name, error=f"{type(exc).__name__}: {exc}"[:500])
         return refusal_answer(BookingRefused("db_unavailable"))

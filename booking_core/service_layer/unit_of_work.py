@@ -28,10 +28,9 @@ class UnitOfWork:
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        try:
-            await self.session.rollback()  # no-op after commit; undoes anything left unsaved
-        finally:
-            await self.session.close()
+        # close() discards anything uncommitted without expiring what was loaded, so rows read
+        # inside the unit stay usable after it (rollback() would expire them).
+        await self.session.close()
 
     async def commit(self) -> None:
         await self.session.commit()
