@@ -6,6 +6,8 @@ Each package owns its sub-commands; this module only mounts them, so no package 
 import typer
 
 from booking_core import cli as core_cli
+from harness import cli as harness_cli
+from mock_calcom.cli import mock_calcom_command
 
 app = typer.Typer(help="callsim: Retell webhook booking core, Cal.com mock and call simulator.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -14,3 +16,6 @@ app.add_typer(core_cli.db_app, name="db")
 app.add_typer(core_cli.services_app, name="services")
 app.command("reconcile")(core_cli.reconcile_command)
 app.command("retell-tools")(core_cli.retell_tools_command)
+app.command("mock-calcom")(mock_calcom_command)
+app.command("run")(harness_cli.run)
+app.command("check")(harness_cli.check)
