@@ -19,18 +19,22 @@ def _short(record: FunctionCallRecord) -> str:
     args = ", ".join(f"{k}={v!r}" for k, v in record.args.items())
     if record.transport_error:
         result = f"transport error: {record.transport_error}"
+    elif record.success:
+        shown = {k: record.data[k] for k in ("service", "start", "available", "requested") if k in record.data}
+        result = f"ok {shown}" if shown else "ok"
     else:
-        result = "ok" if record.success else f"{record.error}"
+        result = f"{record.error}"
     return f"{record.name}({args}) → {result}"
 
 
 def _matches(expected: FunctionExpectation, actual: FunctionCallRecord, values: dict[str, Any]) -> bool:
     if expected.function != actual.name:
         return False
-    for key, want in expected.args.items():
-        rendered = want.format_map(values) if isinstance(want, str) else want
-        if key not in actual.args or _norm(actual.args[key]) != _norm(rendered):
-            return False
+    for source, wanted in ((actual.args, expected.args), (actual.data, expected.data)):
+        for key, want in wanted.items():
+            rendered = want.format_map(values) if isinstance(want, str) else want
+            if key not in source or _norm(source[key]) != _norm(rendered):
+                return False
     if expected.success is not None and actual.success is not expected.success:
         return False
     return expected.error is None or actual.error == expected.error
@@ -40,6 +44,8 @@ def _describe(expected: FunctionExpectation) -> str:
     parts = [expected.function]
     if expected.args:
         parts.append("with " + ", ".join(f"{k}={v!r}" for k, v in expected.args.items()))
+    if expected.data:
+        parts.append("answering " + ", ".join(f"{k}={v!r}" for k, v in expected.data.items()))
     if expected.success is not None:
         parts.append("succeeding" if expected.success else "failing")
     if expected.error:

@@ -156,6 +156,7 @@ class Policy(_Strict):
 class FunctionExpectation(_Strict):
     function: str
     args: dict[str, Any] = Field(default_factory=dict)
+    data: dict[str, Any] = Field(default_factory=dict)  # subset of the answer's data
     success: bool | None = None
     error: str | None = None
 

@@ -82,7 +82,7 @@ termin termine terminen termins für fuer zum zur zu bei beim im in an am um auf
 buchen gebucht machen lassen vereinbaren reservieren ausmachen bekommen kriegen haben
 kommen vorbeikommen vorbei gehen würden hätten
 ist sind wäre wären sein gibt geht es da hier frei zeit verfügbar was wann wie wo
-sohn tochter kind kinder frau mann mutter vater freundin freund
+salon haarmonie uhr
 neuen neue neu nächsten nächste kommenden diese diesen dieser
 absagen stornieren verschieben verlegen umbuchen streichen
 erste ersten zweite zweiten dritte dritten letzte letzten passt nehme
@@ -149,7 +149,7 @@ def _cut(text: str, spans: list[tuple[int, int]]) -> str:
 
 
 def service_phrase(text: str) -> str | None:
-    """The longest run of content words, connectors allowed inside ("Herrenschnitt mit Bart")."""
+    """The content words of a turn, connectors kept inside a run ("Herrenschnitt mit Bart")."""
     runs: list[list[str]] = []
     current: list[str] = []
     for token in _WORD.findall(text):
@@ -164,15 +164,14 @@ def service_phrase(text: str) -> str | None:
             current.append(token)
     if current:
         runs.append(current)
-    best: list[str] = []
+    phrases = []
     for run in runs:
         while run and (run[-1].lower() in _CONNECTORS or run[-1] == ","):
             run.pop()
-        if len(" ".join(run)) > len(" ".join(best)):
-            best = run
-    if not best:
-        return None
-    return " ".join(best).replace(" ,", ",")
+        if run:
+            phrases.append(" ".join(run).replace(" ,", ","))
+    # All content words, in order: "für meine Tochter einen Haarschnitt" keeps whom it is for.
+    return " ".join(phrases) or None
 
 
 def understand(turn: str | None) -> Understanding:
