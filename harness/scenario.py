@@ -283,7 +283,8 @@ def _parse_entries(path: Path, document: Any) -> list[Scenario]:
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict):
             raise ScenarioError(f"{path} [scenario {index}]: expected a mapping")
-        merged = {**defaults, **entry}
+        base = {k: v for k, v in defaults.items() if not ("calls" in entry and k in ("turns", "expect"))}
+        merged = {**base, **entry}
         try:
             scenario = Scenario.model_validate(merged)
         except ValidationError as error:

@@ -44,7 +44,7 @@ _TIME = re.compile(
     re.IGNORECASE,
 )
 _NAME = re.compile(
-    r"(?i:\b(?:mein\s+name\s+ist|ich\s+heiße|ich\s+heisse|hier\s+(?:ist|spricht)|name\s+ist|"
+    r"(?i:\b(?:mein\s+name\s+ist|ich\s+heiße|ich\s+heisse|hier\s+(?:ist|spricht)|name\s+ist|ich\s+bin|"
     r"auf\s+den\s+namen)\s+)"
     r"((?:[A-ZÄÖÜ][\wäöüß'\-]+)(?:\s+(?:von\s+|van\s+)?[A-ZÄÖÜ][\wäöüß'\-]+){0,3})"
 )
