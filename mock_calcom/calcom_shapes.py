@@ -179,15 +179,19 @@ def pagination(skip: int, take: int, total: int) -> dict[str, Any]:
     }
 
 
+_UTC_NAMES = frozenset({"UTC", "GMT", "ETC/UTC"})
+
+
 @lru_cache(maxsize=65536)
-def slot_time(moment: datetime, zone_name: str) -> str:
-    """Luxon's `toISO()` as Cal.com prints slots: milliseconds, Z for UTC, else the zone's offset."""
-    if zone_name.upper() in ("UTC", "GMT", "ETC/UTC"):
-        return utc_timestamp(moment)
+def slot_time(moment: datetime, zone_name: str) -> tuple[str, str]:
+    """(date key, start) of a slot as Cal.com prints it: Luxon's `toISO()`, milliseconds, Z for UTC."""
+    if zone_name.upper() in _UTC_NAMES:
+        return moment.astimezone(UTC).date().isoformat(), utc_timestamp(moment)
     local = moment.astimezone(ZoneInfo(zone_name))
-    return (
+    stamp = (
         local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + _offset(local)
     )
+    return local.date().isoformat(), stamp
 
 
 def _offset(local: datetime) -> str:
@@ -195,9 +199,3 @@ def _offset(local: datetime) -> str:
     minutes = int(offset.total_seconds() // 60) if offset else 0
     sign = "+" if minutes >= 0 else "-"
     return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def local_date(moment: datetime, zone_name: str) -> str:
-    if zone_name.upper() in ("UTC", "GMT", "ETC/UTC"):
-        return moment.astimezone(UTC).date().isoformat()
-    return moment.astimezone(ZoneInfo(zone_name)).date().isoformat()

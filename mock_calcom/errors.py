@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler, request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 MSG_NO_AUTH = (
@@ -119,7 +120,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, http_error)
 
 
-def _describe(err: dict[str, Any]) -> str:
+def _describe(err: Any) -> str:
     location = [str(part) for part in err.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(location) or "body"
     return f"{field} property is wrong,{err.get('msg', 'invalid')}"
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """Cal.com's pipes flatten class-validator errors into "<prop> property is wrong,<reason>" items."""
+    return ", ".join(_describe(err) for err in exc.errors())

@@ -6,18 +6,22 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from mock_calcom.calcom_shapes import booking_output, pagination, success
-from mock_calcom.deps import BOOKINGS_VERSIONS, AuthDep, StateDep, api_version
-from mock_calcom.errors import MSG_CONTACT, MSG_SINGLE_LENGTH, CalcomError
+from mock_calcom.deps import BOOKINGS_VERSIONS, calcom_guard
+from mock_calcom.errors import (
+    MSG_CONTACT,
+    MSG_SINGLE_LENGTH,
+    CalcomError,
+)
 from mock_calcom.ledger import Booking
 from mock_calcom.scheduling import cancel_booking, create_booking, reschedule_booking
 from mock_calcom.state import MockState
 
-router = APIRouter(dependencies=[Depends(api_version(*BOOKINGS_VERSIONS))])
+router = APIRouter()
 
 MSG_METADATA = "Metadata must have at most 50 keys, each key up to 40 characters, and string values up to 500 characters."
 LIST_STATUSES = ("upcoming", "recurring", "past", "cancelled", "unconfirmed")
@@ -99,7 +103,8 @@ def _find(state: MockState, uid: str, message: str) -> Booking:
 
 
 @router.post("/v2/bookings")
-async def post_booking(request: Request, state: StateDep, _key: AuthDep) -> JSONResponse:
+async def post_booking(request: Request) -> JSONResponse:
+    state = calcom_guard(request, BOOKINGS_VERSIONS)
     body = await _body(request, CreateBookingIn)
     event_type = state.catalog.event_type(body.eventTypeId)
     if event_type is None:
@@ -129,7 +134,8 @@ async def post_booking(request: Request, state: StateDep, _key: AuthDep) -> JSON
 
 
 @router.get("/v2/bookings")
-async def list_bookings(request: Request, state: StateDep, _key: AuthDep) -> JSONResponse:
+async def list_bookings(request: Request) -> JSONResponse:
+    state = calcom_guard(request, BOOKINGS_VERSIONS)
     query = request.query_params
     statuses = [s.strip() for s in query.get("status", "").split(",") if s.strip()]
     if any(s not in LIST_STATUSES for s in statuses):
@@ -206,13 +212,15 @@ def _sort_key(query: Any) -> Any:
 
 
 @router.get("/v2/bookings/{uid}")
-async def get_booking(uid: str, state: StateDep, _key: AuthDep) -> JSONResponse:
+async def get_booking(uid: str, request: Request) -> JSONResponse:
+    state = calcom_guard(request, BOOKINGS_VERSIONS)
     booking = _find(state, uid, "Booking with uid={uid} was not found in the database")
     return JSONResponse(success(booking_output(booking, state.catalog)))
 
 
 @router.post("/v2/bookings/{uid}/cancel")
-async def post_cancel(uid: str, request: Request, state: StateDep, _key: AuthDep) -> JSONResponse:
+async def post_cancel(uid: str, request: Request) -> JSONResponse:
+    state = calcom_guard(request, BOOKINGS_VERSIONS)
     body = await _body(request, CancelIn)
     booking = cancel_booking(
         state, _find(state, uid, "Booking with uid={uid} not found"), body.cancellationReason
@@ -221,9 +229,8 @@ async def post_cancel(uid: str, request: Request, state: StateDep, _key: AuthDep
 
 
 @router.post("/v2/bookings/{uid}/reschedule")
-async def post_reschedule(
-    uid: str, request: Request, state: StateDep, _key: AuthDep
-) -> JSONResponse:
+async def post_reschedule(uid: str, request: Request) -> JSONResponse:
+    state = calcom_guard(request, BOOKINGS_VERSIONS)
     body = await _body(request, RescheduleIn)
     booking = _find(state, uid, "Booking with uid={uid} not found")
     new = await reschedule_booking(state, booking, _utc(body.start), body.reschedulingReason)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, Depends, HTTPException
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from mock_calcom.calcom_shapes import booking_output
-from mock_calcom.deps import StateDep
+from mock_calcom.deps import mock_state
 from mock_calcom.errors import utc_timestamp
 from mock_calcom.faults.profiles import load_profile, profile_names
 from mock_calcom.faults.rules import FAULT_KINDS, FaultRule
 from mock_calcom.settings import MockConfig
+from mock_calcom.state import MockState
+
+StateDep = Annotated[MockState, Depends(mock_state)]
 
 router = APIRouter(prefix="/_control", tags=["control"])
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from mock_calcom.calcom_shapes import event_type_output, success
-from mock_calcom.deps import EVENT_TYPES_VERSIONS, AuthDep, StateDep, api_version
+from mock_calcom.deps import EVENT_TYPES_VERSIONS, calcom_guard
 from mock_calcom.errors import CalcomError
 
-router = APIRouter(dependencies=[Depends(api_version(*EVENT_TYPES_VERSIONS))])
+router = APIRouter()
 
 
 @router.get("/v2/event-types")
 async def list_event_types(
-    state: StateDep, _key: AuthDep, username: str | None = None, eventSlug: str | None = None
+    request: Request, username: str | None = None, eventSlug: str | None = None
 ) -> JSONResponse:
+    state = calcom_guard(request, EVENT_TYPES_VERSIONS)
     catalog = state.catalog
     event_types = [
         e
@@ -27,7 +28,8 @@ async def list_event_types(
 
 
 @router.get("/v2/event-types/{event_type_id}")
-async def get_event_type(event_type_id: int, state: StateDep, _key: AuthDep) -> JSONResponse:
+async def get_event_type(event_type_id: int, request: Request) -> JSONResponse:
+    state = calcom_guard(request, EVENT_TYPES_VERSIONS)
     event_type = state.catalog.event_type(event_type_id)
     if event_type is None:
         raise CalcomError(404, f"Event type with id={event_type_id} not found")

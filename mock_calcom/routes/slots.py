@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mock_calcom.calcom_shapes import local_date, slot_time, success
-from mock_calcom.deps import SLOTS_VERSIONS, AuthDep, StateDep, api_version
-from mock_calcom.errors import CalcomError
+from mock_calcom.calcom_shapes import slot_time, success
+from mock_calcom.deps import SLOTS_VERSIONS, calcom_guard
+from mock_calcom.errors import CalcomError, describe_validation_error
 
-router = APIRouter(dependencies=[Depends(api_version(*SLOTS_VERSIONS))])
+router = APIRouter()
+
+
+class SlotsQuery(BaseModel):
+    """GetAvailableSlotsInput_2024_09_04 (by event type id)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    eventTypeId: int
+    start: str
+    end: str
+    timeZone: str = "UTC"
+    duration: int | None = Field(default=None, gt=0)
+    format: Literal["range", "time"] | None = None
 
 
 def parse_range_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
@@ -32,29 +46,24 @@ def parse_range_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
 
 
 @router.get("/v2/slots")
-async def get_slots(
-    request: Request,
-    state: StateDep,
-    _key: AuthDep,
-    eventTypeId: Annotated[int, Query()],
-    start: Annotated[str, Query()],
-    end: Annotated[str, Query()],
-    timeZone: Annotated[str, Query()] = "UTC",
-    duration: Annotated[int | None, Query(gt=0)] = None,
-    format: Annotated[Literal["range", "time"] | None, Query()] = None,
-) -> JSONResponse:
-    event_type = state.catalog.event_type(eventTypeId)
+async def get_slots(request: Request) -> JSONResponse:
+    state = calcom_guard(request, SLOTS_VERSIONS)
+    try:
+        query = SlotsQuery.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        raise CalcomError(400, describe_validation_error(exc)) from exc
+    event_type = state.catalog.event_type(query.eventTypeId)
     if event_type is None:
         raise CalcomError(404, "Event Type not found")
     try:
-        ZoneInfo(timeZone)
+        ZoneInfo(query.timeZone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise CalcomError(400, "timeZone must be a valid IANA time zone") from exc
-    range_start = parse_range_bound(start, "start", end_of_day=False)
+    range_start = parse_range_bound(query.start, "start", end_of_day=False)
     now = state.now()
     # Cal.com clamps the end to one year ahead to bound the work.
-    range_end = min(parse_range_bound(end, "end", end_of_day=True), now + timedelta(days=366))
-    length = duration or event_type.length_in_minutes
+    range_end = min(parse_range_bound(query.end, "end", end_of_day=True), now + timedelta(days=366))
+    length = query.duration or event_type.length_in_minutes
     stale = "stale_slots" in request.scope.get("state", {}).get("mock_flags", ())
     zone = state.catalog.zone
     data: dict[str, list[dict[str, Any]]] = {}
@@ -66,9 +75,10 @@ async def get_slots(
             event_type.host, day, length, ignore_bookings=stale
         ):
             if earliest <= slot <= range_end:
-                item = {"start": slot_time(slot, timeZone)}
-                if format == "range":
-                    item["end"] = slot_time(slot + timedelta(minutes=length), timeZone)
-                data.setdefault(local_date(slot, timeZone), []).append(item)
+                day_key, stamp = slot_time(slot, query.timeZone)
+                item = {"start": stamp}
+                if query.format == "range":
+                    item["end"] = slot_time(slot + timedelta(minutes=length), query.timeZone)[1]
+                data.setdefault(day_key, []).append(item)
         day += timedelta(days=1)
     return JSONResponse(success(data))
