@@ -84,14 +84,14 @@ class SimulatedAgent:
     """One call's agent. `respond` takes a caller turn and returns what the agent says."""
 
     def __init__(self, platform: RetellPlatform, call: LiveCall, record: CallRecord,
-                 caller: CallerIdentity, policy: Policy, explicit_phone: bool = False) -> None:
+                 caller: CallerIdentity, policy: Policy) -> None:
         self._platform = platform
         self._call = call
         self._record = record
         self._caller = caller
         self._policy = policy
         # Without a call object (args at root) the core cannot know the caller's number.
-        self._explicit_phone = explicit_phone
+        self._explicit_phone = not platform.sends_call_object
         self._s = _State()
 
     @property
@@ -142,7 +142,9 @@ class SimulatedAgent:
             used |= self._pick_alternative(heard)
         elif s.awaiting == "appointment":
             used |= self._pick_appointment(heard)
-        if heard.service and (s.service is None or s.awaiting == "service") and s.intent in (None, "book"):
+        # A bare noun phrase with no wish around it ("Blablabla Kartoffelsalat") is not a service wish.
+        wish = heard.intent == "book" or bool(heard.dates) or s.intent == "book" or s.awaiting == "service"
+        if heard.service and wish and (s.service is None or s.awaiting == "service") and s.intent in (None, "book"):
             s.service, s.checked, used = heard.service, None, True
             s.intent = "book"
             if s.awaiting == "service":
@@ -350,11 +352,11 @@ class SimulatedAgent:
 
 
 async def simulate_call(platform: RetellPlatform, turns: list[str], caller: CallerIdentity, now: datetime,
-                        policy: Policy, record: CallRecord, explicit_phone: bool = False) -> CallRecord:
+                        policy: Policy, record: CallRecord) -> CallRecord:
     """One phone call from greeting to hang-up, with the lifecycle events around it."""
     call = LiveCall(call_id=record.call_id, from_number=caller.phone,
                     start_timestamp=int(now.timestamp() * 1000), utterances=record.utterances)
-    agent = SimulatedAgent(platform, call, record, caller, policy, explicit_phone)
+    agent = SimulatedAgent(platform, call, record, caller, policy)
     record.utterances.append(Utterance(role="agent", text=GREETING))
     record.events += await platform.event(call, "call_started")
     for turn in turns:

@@ -43,8 +43,12 @@ class Snapshot:
     appointments: list[Appointment] | None  # None: no DB access (webhook given by URL only)
 
 
-async def take_snapshot(calcom_url: str, api_key: str, database_url: str | None) -> Snapshot:
-    async with httpx.AsyncClient() as client:
+async def take_snapshot(calcom_url: str, api_key: str, database_url: str | None,
+                        client: httpx.AsyncClient | None = None) -> Snapshot:
+    if client is None:
+        async with httpx.AsyncClient() as own:
+            bookings, source = await fetch_bookings(own, calcom_url, api_key)
+    else:
         bookings, source = await fetch_bookings(client, calcom_url, api_key)
     appointments = await fetch_appointments(database_url) if database_url else None
     return Snapshot(bookings, source, appointments)

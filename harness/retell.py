@@ -92,6 +92,10 @@ class RetellPlatform:
         self._api_key = api_key if transport.sign else None
         self._extra = extra_headers or {}
 
+    @property
+    def sends_call_object(self) -> bool:
+        return not self._transport.args_at_root
+
     def _headers(self, body: bytes) -> dict[str, str]:
         headers = {"Content-Type": "application/json", **self._extra}
         if self._api_key:

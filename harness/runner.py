@@ -173,7 +173,7 @@ class SuiteRun:
                 self._owner[record.call_id] = result
                 records.append(record)
                 await simulate_call(platform, [_render(t, values) for t in script.turns], caller, now,
-                                    scenario.policy, record, explicit_phone=scenario.transport.args_at_root)
+                                    scenario.policy, record)
             return records
 
         per_caller = await asyncio.gather(*(one_caller(i, c) for i, c in enumerate(callers)))
@@ -198,7 +198,8 @@ class SuiteRun:
         return failures
 
     async def _snapshot(self) -> Snapshot:
-        return await take_snapshot(self._target.calcom_url, self._target.calcom_api_key, self._target.database_url)
+        return await take_snapshot(self._target.calcom_url, self._target.calcom_api_key, self._target.database_url,
+                                   self._client)
 
     async def _judge(self, results: list[ScenarioResult], settle_ms: int) -> None:
         """Check invariants once quiet; retry while violations may still heal (compensation)."""

@@ -61,7 +61,7 @@ _INTENTS: list[tuple[Intent, re.Pattern[str]]] = [
         r"preisliste|ihr\s+angebot", re.I)),
     ("goodbye", re.compile(r"tschüss|tschüs|auf\s+wiederhören|auf\s+wiederhoeren|das\s+war['’]?s", re.I)),
     ("book", re.compile(r"buchen|termin|reservier|vorbeikommen|kommen|hätte\s+gern|möchte|brauche|"
-                        r"frei\b|zeit\b|\bwill\b|wollte", re.I)),
+                        r"frei\b|zeit\b|\bwill\b|wollte|\b(?:einen|eine|ein|einmal|bitte)\b", re.I)),
 ]
 _YES = re.compile(r"^\s*gerne?\b|\b(?:ja|passt|okay|ok|einverstanden|genau|klar|nehme\s+ich|perfekt|"
                   r"super|prima|machen\s+wir)\b", re.I)
@@ -75,7 +75,7 @@ _ORDINAL = re.compile(r"\b(" + "|".join(_ORDINALS) + r")\b", re.I)
 _FILLER = set("""
 ich du sie wir mir mich mein meine meinen meinem meiner ihnen ihr euch uns es man
 möchte möchten würde würden hätte hätten habe hab haben hatte will wollte wollen kann könnte können
-brauche bräuchte benötige gerne gern bitte danke hallo guten tag abend grüß gott servus moin
+brauche braucht bräuchte benötige benötigt gerne gern bitte danke hallo guten tag abend grüß gott servus moin
 ja nein doch also mal auch noch so nur schon dann lieber vielleicht eigentlich wieder halt eben
 einen eine ein einem einer eines den die das der dem des
 termin termine terminen termins für fuer zum zur zu bei beim im in an am um auf von vom aus nach über
