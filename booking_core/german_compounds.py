@@ -33,8 +33,14 @@ class Piece:
 
 class Segmenter:
     def __init__(self, stems: Collection[str]) -> None:
-        self._stems = frozenset(s for s in stems if len(s) >= _MIN_STEM)
-        self._longest = max((len(s) for s in self._stems), default=0)
+        # stems by their first letters, so each position looks at a handful, not all
+        self._by_onset: dict[str, list[str]] = {}
+        for stem in sorted({s for s in stems if len(s) >= _MIN_STEM}):
+            self._by_onset.setdefault(stem[:_MIN_STEM], []).append(stem)
+
+    def starts_known(self, word: str) -> bool:
+        """Whether a known stem could begin `word` (a cheap test before trying harder)."""
+        return word[:_MIN_STEM] in self._by_onset
 
     def split(self, word: str, *, allow_unknown: bool = False) -> list[Piece] | None:
         """Cheapest cut of `word` into pieces; None when it contains no known stem (or, without
@@ -49,10 +55,9 @@ class Segmenter:
                 continue
             cost, pieces = here
             after_stem = bool(pieces) and bool(pieces[-1].stem)
-            for j in range(i + _MIN_STEM, min(n, i + self._longest) + 1):
-                chunk = word[i:j]
-                if chunk in self._stems:
-                    _relax(best, j, cost + _STEM_COST, [*pieces, Piece(chunk, chunk)])
+            for stem in self._by_onset.get(word[i:i + _MIN_STEM], ()):
+                if word.startswith(stem, i):
+                    _relax(best, i + len(stem), cost + _STEM_COST, [*pieces, Piece(stem, stem)])
             if i == 0:
                 for prefix in _PREFIXES:
                     if word.startswith(prefix):
@@ -67,7 +72,7 @@ class Segmenter:
                                [*pieces, Piece(link, "")])
             if allow_unknown and (not pieces or pieces[-1].stem is not None):
                 for j in range(i + _MIN_UNKNOWN, n + 1):
-                    _relax(best, j, cost + 3.0 + 0.1 * (j - i), [*pieces, Piece(word[i:j], None)])
+                    _relax(best, j, cost + 2.0 + 0.3 * (j - i), [*pieces, Piece(word[i:j], None)])
         result = best[n]
         if result is None:
             return None

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 # Order matters: digraphs after the umlaut fold, so "ö" and "oe" land on the same "o".
 _REWRITES: tuple[tuple[str, str], ...] = (
     ("ß", "ss"),
-    ("ae", "a"),
-    ("oe", "o"),
-    ("ue", "u"),
     ("dt", "t"),
     ("th", "t"),
     ("ph", "f"),
@@ -26,6 +24,12 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     ("y", "i"),
     ("j", "i"),
 )
+# Typed umlauts ("Foehnen"), but not a diphthong before an "e" (Augenbrauen, Dauerwelle).
+_TYPED_UMLAUT = re.compile(r"(?<![aeiou])([aou])e")
+
+
+def _umlaut(m: re.Match[str]) -> str:
+    return "e" if m.group(1) == "a" else m.group(1)
 # A silent "h" after a vowel (Föhn/Fön, Strähne/Strehne) is what ASR and spellers drop most.
 _SILENT_H = re.compile(r"(?<=[aeiou])h(?![aeiou])")
 # French loans are said with a German "sch": Balayage -> "Balayasch", Massage -> "Massasch".
@@ -40,9 +44,12 @@ def fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+@lru_cache(maxsize=8192)
 def key(text: str) -> str:
-    """Spelling key of a word or phrase: `fold` plus German sound-alike rewrites."""
-    text = fold(text)
+    """Spelling key of a word or phrase: `fold` plus German sound-alike rewrites. "ä" is said
+    like "e" (Strähnchen/Strehnchen, färben/ferben); a lost umlaut ("farben") is a slip."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("ä", "e")
+    text = _TYPED_UMLAUT.sub(_umlaut, fold(text))
     text = _FRENCH_AGE.sub("asch", text)
     for old, new in _REWRITES:
         text = text.replace(old, new)

@@ -19,67 +19,70 @@ class Concept:
     name: str
     stems: tuple[tuple[str, float], ...]  # (stem as spoken, confidence it means this concept)
     weight: float = 1.0  # how much this part of a service name matters for the match
-    # Says whom or where, not what is done: "für meine Frau" alone does not book a Damenschnitt.
-    modifier: bool = False
+    # "whom" (für meine Frau) never books alone; an "object" (Bart, Wimpern) books only with a
+    # verb ("Bart machen lassen", not "mein Bart juckt"); an "action" is what is done.
+    role: str = "action"
 
 
 def _c(name: str, *stems: str | tuple[str, float], weight: float = 1.0,
-       modifier: bool = False) -> Concept:
+       role: str = "action") -> Concept:
     return Concept(name, tuple(s if isinstance(s, tuple) else (s, 1.0) for s in stems), weight,
-                   modifier)
+                   role)
 
 
 CONCEPTS: tuple[Concept, ...] = (
     # who the service is for
     _c("men", "herren", ("herr", 0.85), "mann", "männer", "männlich", "ehemann", "gents",
-       modifier=True),
+       role="whom"),
     _c("women", "damen", "dame", "frau", "frauen", "weiblich", "lady", "ladies",
-       modifier=True),
+       role="whom"),
     _c("children", "kinder", "kind", "kids", "sohn", "söhne", "tochter", "töchter", "enkel",
-       "enkelin", ("junge", 0.85), "jungs", "mädchen", "baby", modifier=True),
+       "enkelin", ("junge", 0.85), "jungs", "mädchen", "baby",
+       role="whom"),
     # hair is what a salon works on anyway: it neither makes nor breaks a match
     _c("hair", "haar", "haare", "haaren", weight=0.0),
     # what is done
     _c("cut", "schnitt", "schneid", "cut", "haircut", "fasson", "fassonschnitt", ("spitzen", 0.9),
-       ("stutz", 0.8), ("kürz", 0.85)),
+       ("stutz", 0.8), ("kürz", 0.85), ("nachschneid", 1.0)),
     _c("machine", "maschine", "trimmer",
        "clipper", ("millimeter", 0.9), ("buzzcut", 0.9)),
     _c("beard", "bart", "bärte", "vollbart", "schnurrbart", "schnauzer", "kinnbart",
-       "oberlippenbart", "dreitagebart"),
-    _c("grooming", "pflege", "pfleg", "trimm", ("stutz", 0.9), ("konturen", 0.9),
-       ("kontur", 0.9)),
-    _c("wet", "nass", ("messer", 0.9), ("klinge", 0.85)),
+       "oberlippenbart", "dreitagebart", role="object"),
+    _c("grooming", ("pfleg", 0.8), "trimm", ("stutz", 0.8), ("kontur", 0.9)),
+    _c("wet", "nass", ("messer", 0.8), ("klinge", 0.8)),
     _c("shave", "rasur", "rasier", "glattrasur", "glattrasier"),
     _c("wash", "wasch", "wäsche", "shampoo"),
     _c("blowdry", "föhn", "fön", "blowdry",
        ("styling", 0.85), ("stylen", 0.85)),
-    _c("colour", "farb", "colorier", "coloration", "color", "colour",
+    _c("colour", "farb", "färb", "colorier", "coloration", "color", "colour",
        ("blond", 0.75), ("braun", 0.75), ("schwarz", 0.75), ("rot", 0.75),
        ("rötlich", 0.75), ("grau", 0.75), ("abdeck", 0.75), ("dunkler", 0.75),
        ("heller", 0.75)),
-    _c("roots", "ansatz", "ansätze", "nachwuchs", "herausgewachsen"),
+    _c("roots", "ansatz", "ansätze", "nachwuchs", ("herausgewachsen", 0.9),
+       ("rausgewachsen", 0.9)),
     _c("tint", "tön", "tönung"),
-    _c("highlights", "strähnchen", "strähn", "highlights",
+    _c("highlights", "strähnchen", "strähn", "highlights", ("folie", 0.9),
        "lowlights", "strähnen"),
     _c("balayage", "balayage", ("ombre", 0.9), ("ombré", 0.9), ("babylights", 0.85)),
     _c("bleach", "blondierung", "blondier", "blondieren", "aufhell", "aufhellung",
        ("platinblond", 0.9)),
-    _c("perm", "dauerwelle", "locken", "lockig", "welle", "krause"),
+    _c("perm", "dauerwelle", "locken", "lockig", "welle"),
     _c("keratin", "keratin", "brazilian"),
-    _c("straighten", "glatt", "glättung"),
+    _c("straighten", "glatt", "glätt", "glättung"),
     _c("updo", "hochsteck", "hochgesteckt", "dutt",
        ("chignon", 0.9)),
     _c("bride", "braut", "bräute", ("hochzeit", 0.8), ("heirate", 0.8), ("heirat", 0.8),
-       ("trauung", 0.8), ("standesamt", 0.8)),
+       ("trauung", 0.8), ("standesamt", 0.8), role="whom"),
     _c("style", "frisur", "frisuren", weight=0.5),
-    _c("treatment", "kur", ("maske", 0.85),
+    _c("treatment", "kur", ("maske", 0.85), ("pfleg", 0.8),
        ("pflegebehandlung", 0.9), ("intensivpflege", 0.9)),
-    _c("head", "kopf", modifier=True),
+    _c("head", "kopf", role="object"),
     _c("massage", "massage", "massier"),
-    _c("brows", "augenbrauen", "augenbraue", "brauen", "braue"),
+    _c("brows", "augenbrauen", "augenbraue", "brauen", "braue", role="object"),
     _c("pluck", "zupf"),
-    _c("lashes", "wimpern", "wimper"),
-    _c("fringe", "pony", "ponys", "stirnfransen", "fransen", "stirnhaar"),
+    _c("lashes", "wimpern", "wimper", role="object"),
+    _c("fringe", "pony", "ponys", "stirnfransen", "fransen", "stirnhaar",
+       role="object"),
 )
 
 # Services this lexicon knows salons offer that a given catalog may not. A caller asking for one
@@ -110,6 +113,12 @@ NEGATIONS: frozenset[str] = frozenset({
 CLAUSE_BREAKS: frozenset[str] = frozenset({
     "sondern", "aber", "nur", "bloß", "blos", "und", "oder", "dafür", "lieber", "stattdessen",
     "eher", "sowie", "plus", "danach", "dann", "außerdem",
+})
+# Verbs that say "do something to it" without saying what: with an object they ask for the
+# salon's service for that object ("die Augenbrauen müssten mal gemacht werden").
+GENERIC_ACTIONS: frozenset[str] = frozenset({
+    "machen", "mache", "macht", "gemacht", "richten", "herrichten", "gerichtet", "form",
+    "erledigen", "behandeln", "bearbeiten",
 })
 # A cancellation names its service too, but it must never turn into a booking.
 CANCELLATION_STEMS: tuple[str, ...] = (

@@ -28,16 +28,23 @@ from dataclasses import dataclass
 
 from booking_core.german_text import fold, key
 from booking_core.service_lexicon import CONCEPTS, FOREIGN_SERVICES, FUNCTION_WORDS
-from booking_core.service_reading import FOREIGN, Evidence, Vocabulary, read_utterance
+from booking_core.service_reading import (
+    FOREIGN,
+    Evidence,
+    Utterance,
+    Vocabulary,
+    read_utterance,
+)
 
-DEFAULT_THRESHOLD = 50.0  # half of a service's concepts said outright
+DEFAULT_THRESHOLD = 45.0  # about half of a service's concepts said
 _ONLY_HINTS_THRESHOLD = 70.0  # nothing but hints ("blond machen") must fit a service fully
+_STRONG = 0.85  # a word at least this sure names its concept outright
 _LEXICON_FACTOR = 0.95  # a paraphrase is a little less sure than the service's own word
 _MAX_CANDIDATES = 6
-_NAME_SPLIT = re.compile(r"[^a-z0-9]+")
+_NAME_SPLIT = re.compile(r"[\W_]+")
 _FUNCTION = frozenset(fold(w) for w in FUNCTION_WORDS)
 _WEIGHT = {c.name: c.weight for c in CONCEPTS}
-_MODIFIER = frozenset(c.name for c in CONCEPTS if c.modifier)
+_ROLE = {c.name: c.role for c in CONCEPTS}
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,7 @@ class _Scored:
     coverage: float
     support: frozenset[tuple[int, int]]
     heard: frozenset[str]  # the service's concepts the caller said
+    own: bool  # all of them in the service name's own words (no paraphrase, no slip)
     how: str  # exact | alias | fuzzy | lexicon
     why: str
 
@@ -90,9 +98,11 @@ class ServiceMatcher:
         stems: dict[str, list[tuple[str, float, bool]]] = defaultdict(list)
         for concept in CONCEPTS:
             for stem, conf in concept.stems:
-                stems[key(stem)].append((concept.name, conf, conf >= 0.85))
+                for variant in _spellings(stem):
+                    stems[variant].append((concept.name, conf, conf >= _STRONG))
         for stem in FOREIGN_SERVICES:
-            stems[key(stem)].append((FOREIGN, 1.0, True))
+            for variant in _spellings(stem):
+                stems[variant].append((FOREIGN, 1.0, True))
         lexicon = Vocabulary(dict(stems))
         self._forms: list[_Form] = []
         for order, (name, aliases) in enumerate(catalog.items()):
@@ -100,22 +110,53 @@ class ServiceMatcher:
                 parts = _parts_of(text, lexicon, stems)
                 if parts:
                     self._forms.append(_Form(name, order, parts, is_alias))
-        self._vocabulary = Vocabulary(dict(stems))
+        self._vocabulary = Vocabulary({s: m for s, m in stems.items() if m})
+        self._forms_with: dict[str, list[int]] = defaultdict(list)
+        for i, form in enumerate(self._forms):
+            for part in form.parts:
+                if part.weight > 0:
+                    self._forms_with[part.concept].append(i)
 
     def match(self, utterance: str) -> ServiceMatch:
         heard = read_utterance(utterance or "", self._vocabulary)
-        said = [e for e in heard.evidence if not e.negated]
-        denied = {e.concept for e in heard.evidence if e.negated} - {e.concept for e in said}
+        if not heard.alternatives:
+            return self._judge(heard.evidence, heard)
+        readings = [self._judge(tuple(e for e in heard.evidence if e.clause not in dropped), heard)
+                    for dropped in heard.alternatives]
+        if len({r.name for r in readings}) == 1 and readings[0].name is not None:
+            return readings[0]
+        # the caller left it open: ask back with what each reading would book first
+        named = [(r.name, r.score) for r in readings if r.name]
+        rest = [c for r in readings for c in r.candidates]
+        candidates = list(dict.fromkeys(named + rest))
+        merged: dict[str, float] = {}
+        for name, score in candidates:
+            merged.setdefault(name, score)
+        if len(merged) < 2:
+            return readings[0]
+        return ServiceMatch(None, max((r.score for r in readings), default=0.0),
+                            list(merged.items())[:_MAX_CANDIDATES], "ambiguous",
+                            "the caller left a choice open: " + " / ".join(
+                                str(r.name) for r in readings))
+
+    def _rank(self, evidence: Sequence[Evidence]) -> tuple[list[_Scored], list[_Scored], set[str]]:
+        said = [e for e in evidence if not e.negated]
+        denied = {e.concept for e in evidence if e.negated} - {e.concept for e in said}
         by_concept: dict[str, list[Evidence]] = defaultdict(list)
         for e in said:
             by_concept[e.concept].append(e)
         best: dict[str, _Scored] = {}
-        for form in self._forms:
+        relevant = {i for c in by_concept for i in self._forms_with.get(c, ())}
+        for form in (self._forms[i] for i in sorted(relevant)):
             scored = _score(form, by_concept, denied)
             if scored and (form.service not in best or scored.score > best[form.service].score):
                 best[form.service] = scored
         ranked = sorted(best.values(), key=lambda s: (-s.score, -s.coverage, s.form.order))
         frontier = [s for s in ranked if not any(_dominates(t, s) for t in ranked if t is not s)]
+        return ranked, frontier, denied
+
+    def _judge(self, evidence: Sequence[Evidence], heard: Utterance) -> ServiceMatch:
+        ranked, frontier, denied = self._rank(evidence)
         candidates = [(s.form.service, round(s.score, 1)) for s in frontier[:_MAX_CANDIDATES]]
         if heard.cancellation:
             return ServiceMatch(None, 0.0, candidates, "negated",
@@ -124,10 +165,25 @@ class ServiceMatcher:
             if denied:
                 return ServiceMatch(None, 0.0, [], "negated", f"negated: {', '.join(denied)}")
             return ServiceMatch(None, 0.0, [], "none", "no service word heard")
+        said = [e for e in evidence if not e.negated]
         wished = {e.concept for e in said if e.strong and _WEIGHT.get(e.concept, 1.0) > 0}
+        # "Tönung für meine Frau": whom a service is for only matters where it tells services
+        # of one kind apart (Damen-/Herrenschnitt), not as a wish of its own
+        for whom in [c for c in wished if _ROLE.get(c) == "whom"]:
+            what = wished - {whom}
+            if what and not any(whom in s.concepts and s.concepts & what for s in frontier):
+                wished.discard(whom)
         explainers = [s for s in frontier if wished <= s.concepts]
-        winner = self._decide(explainers, frontier, bool(wished))
+        winner = self._decide(explainers, frontier, bool(wished), heard.generic_action)
         if winner is not None:
+            second = self._second_wish(winner, said)
+            if second is not None:
+                both = [(winner.form.service, round(winner.score, 1)),
+                        (second.form.service, round(second.score, 1))]
+                rest = [c for c in candidates if c[0] not in {n for n, _ in both}]
+                return ServiceMatch(None, round(winner.score, 1), both + rest, "ambiguous",
+                                    f"two wishes: {winner.form.service} and "
+                                    f"{second.form.service}")
             rest = [c for c in candidates if c[0] != winner.form.service]
             return ServiceMatch(winner.form.service, round(winner.score, 1),
                                 [(winner.form.service, round(winner.score, 1)), *rest],
@@ -139,20 +195,27 @@ class ServiceMatcher:
                    else "several services fit equally")
             return ServiceMatch(None, round(top.score, 1), candidates, "ambiguous", why)
         return ServiceMatch(None, round(top.score, 1), candidates, "none",
-                            f"too little of {top.form.service} said ({top.why})")
+                            f"too little said for a booking ({top.why})")
 
-    def _decide(self, explainers: list[_Scored], frontier: list[_Scored],
-                has_wish: bool) -> _Scored | None:
+    def _decide(self, explainers: list[_Scored], frontier: list[_Scored], has_wish: bool,
+                generic_action: bool) -> _Scored | None:
         if not explainers:
             return None
         best = explainers[0]
-        if best.heard <= _MODIFIER:
-            return None  # only whom it is for, not what: "für meine Frau"
+        roles = {_ROLE.get(c, "action") for c in best.heard}
+        has_action = any(_ROLE.get(c, "action") == "action" for c in best.concepts)
+        if has_action and "action" not in roles and not ("object" in roles and generic_action):
+            return None  # whom or what, but not what to do: "für meine Frau", "mein Bart juckt"
         if has_wish:
             if best.score < self.threshold:
                 return None
-        elif best.coverage < 1.0 or best.score < max(self.threshold, _ONLY_HINTS_THRESHOLD):
-            return None
+        else:
+            # nothing but hints ("blond machen"): they must fit one service fully, and no
+            # service that has the very word in its name may compete ("Pflege")
+            if best.coverage < 1.0 or best.score < max(self.threshold, _ONLY_HINTS_THRESHOLD):
+                return None
+            if any(s.own and s.support & best.support for s in frontier if s is not best):
+                return None
         if best.coverage < 1.0 and any(
                 s.coverage == 1.0 and s.support < best.support for s in frontier):
             return None  # "waschen und föhnen": the package or only the blow-dry? ask back
@@ -164,18 +227,37 @@ class ServiceMatcher:
                 return None  # a tie: ask back
         return best
 
+    def _second_wish(self, winner: _Scored, said: list[Evidence]) -> _Scored | None:
+        """"Haare färben und Wimpern färben": the winner used one "färben"; a clause that on its
+        own books something else is a second wish."""
+        used_clauses = {e.clause for e in said if e.slot in winner.support}
+        for clause in sorted({e.clause for e in said if e.strong and e.slot not in winner.support
+                              and e.concept in winner.concepts} - used_clauses):
+            own = [e for e in said if e.clause == clause]
+            _, frontier, _ = self._rank(own)
+            if frontier and frontier[0].coverage == 1.0 and frontier[0].score >= self.threshold \
+                    and frontier[0].form.service != winner.form.service:
+                return frontier[0]
+        return None
+
+
+def _spellings(stem: str) -> set[str]:
+    """Keys of a stem as said and with its "ä" lost, as ASR and ASCII typists lose it."""
+    return {key(stem), key(stem.replace("ä", "a").replace("Ä", "A"))}
+
 
 def _parts_of(text: str, lexicon: Vocabulary,
               stems: dict[str, list[tuple[str, float, bool]]]) -> tuple[_Part, ...]:
     """Cut a service name into concepts; words the lexicon lacks become their own concepts."""
     parts: dict[str, _Part] = {}
-    for word in _NAME_SPLIT.split(fold(text)):
-        if not word or word in _FUNCTION:
+    for word in _NAME_SPLIT.split(text.casefold()):
+        if not word or fold(word) in _FUNCTION:
             continue
         word_key = key(word)
         pieces = lexicon.split(word_key, allow_unknown=True) or []
         if not pieces:
-            pieces_found: list[tuple[str, str]] = [(word_key, f"lit:{word_key}")]
+            pieces_found: list[tuple[str, str]] = [
+                (variant, f"lit:{word_key}") for variant in sorted(_spellings(word))]
         else:
             pieces_found = []
             for piece in pieces:
@@ -189,8 +271,9 @@ def _parts_of(text: str, lexicon: Vocabulary,
                     pieces_found.append((piece.stem or piece.text, f"lit:{piece.stem or piece.text}"))
         for stem, concept in pieces_found:
             if concept.startswith("lit:"):
-                # the catalog's own word: never "foreign", always matchable
-                stems[stem] = [m for m in stems.get(stem, []) if m[0] != FOREIGN]
+                # the catalog's own word is always matchable, and never "not sold here"
+                for other in [s for s in stems if stem in s or s in stem]:
+                    stems[other] = [m for m in stems[other] if m[0] != FOREIGN]
                 if (concept, 1.0, True) not in stems[stem]:
                     stems[stem].append((concept, 1.0, True))
             parts.setdefault(concept, _Part(concept, _WEIGHT.get(concept, 1.0), stem))
@@ -205,20 +288,31 @@ def _score(form: _Form, said: Mapping[str, list[Evidence]], denied: set[str]) ->
     support: set[tuple[int, int]] = set()
     heard: set[str] = set()
     hows: set[str] = set()
+    lexical = False
     why: list[str] = []
+    picks: list[tuple[_Part, Evidence]] = []
     for part in form.parts:
         options = said.get(part.concept)
         if not options:
             if part.concept in denied:
                 return None  # the caller said they do not want this part
             continue
-        ev = max(options, key=lambda e: (e.conf * (1.0 if _same_word(e.stem, part.stem) else
-                                                    _LEXICON_FACTOR), not e.fuzzy))
+        picks.append((part, max(options, key=lambda e, p=part: _value(e, p))))
+    # a word said twice ("Haare färben und Wimpern färben"): use the one said with the rest
+    anchor = [ev for _, ev in picks]
+    for n, (part, ev) in enumerate(picks):
+        ties = [e for e in said[part.concept] if _value(e, part) == _value(ev, part)]
+        if len(ties) > 1 and len(anchor) > 1:
+            others = [a for m, a in enumerate(anchor) if m != n]
+            picks[n] = (part, min(ties, key=lambda e, o=others: (
+                sum(a.clause != e.clause for a in o), sum(abs(a.slot[0] - e.slot[0]) for a in o))))
+    for part, ev in picks:
         own_word = _same_word(ev.stem, part.stem)
         value = ev.conf * (1.0 if own_word else _LEXICON_FACTOR)
         how = "fuzzy" if ev.fuzzy else ("alias" if form.alias else "exact") if own_word \
             else "lexicon"
         hows.add(how)
+        lexical |= how == "lexicon"
         why.append(f"{part.concept}←'{ev.said}' ({how} {value:.2f})")
         if part.weight > 0:
             got += part.weight * value
@@ -231,13 +325,20 @@ def _score(form: _Form, said: Mapping[str, list[Evidence]], denied: set[str]) ->
     if coverage < 1.0:
         hows.add("lexicon")  # a partial match is an interpretation, not a name heard
     how = next(h for h in ("fuzzy", "lexicon", "alias", "exact") if h in hows)
-    return _Scored(form, 100.0 * got / total, coverage, frozenset(support), frozenset(heard), how,
+    own = hows <= {"exact", "alias"} or (hows <= {"exact", "alias", "lexicon"} and coverage < 1
+                                         and not lexical)
+    return _Scored(form, 100.0 * got / total, coverage, frozenset(support), frozenset(heard), own,
+                   how,
                    f"{form.service}: " + ", ".join(why))
+
+
+def _value(ev: Evidence, part: _Part) -> tuple[float, bool]:
+    return ev.conf * (1.0 if _same_word(ev.stem, part.stem) else _LEXICON_FACTOR), not ev.fuzzy
 
 
 def _same_word(said: str, named: str) -> bool:
     """One word family of one concept: "kind"/"kinder", "schneid"/"schnitt", "rasier"/"rasur"."""
-    return said[:3] == named[:3]
+    return said[:3] == named[:3] or said in named or named in said
 
 
 def _dominates(t: _Scored, s: _Scored) -> bool:
@@ -245,4 +346,6 @@ def _dominates(t: _Scored, s: _Scored) -> bool:
     the most specific service wins, the shorter one only when only it was said."""
     if not s.support <= t.support or t.score < s.score:
         return False
+    if s.own and not t.own:
+        return False  # a paraphrase never silences a service whose own word was said
     return t.coverage > s.coverage or (s.support < t.support and t.coverage >= s.coverage)

@@ -10,9 +10,11 @@ caller negated it ("keine Farbe") — after dropping words that are people ("bei
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
 
 from booking_core.german_compounds import Piece, Segmenter
 from booking_core.german_text import fold, key
@@ -20,21 +22,25 @@ from booking_core.service_lexicon import (
     CANCELLATION_STEMS,
     CLAUSE_BREAKS,
     FUNCTION_WORDS,
+    GENERIC_ACTIONS,
     HONORIFICS,
     NEGATIONS,
     RELATION_MARKERS,
 )
 
 FOREIGN = "foreign"  # concept of services this catalog does not sell
-_TOKEN = re.compile(r"[a-z0-9]+|[.,;:!?]")
+_TOKEN = re.compile(r"[^\W_]+|[.,;:!?]")
 _FUNCTION = frozenset(fold(w) for w in FUNCTION_WORDS)
 _HONORIFIC = frozenset(fold(w) for w in HONORIFICS)
 _RELATION = frozenset(fold(w) for w in RELATION_MARKERS)
 _NEGATION = frozenset(fold(w) for w in NEGATIONS)
 _BREAK = frozenset(fold(w) for w in CLAUSE_BREAKS)
 _CANCEL = tuple(key(s) for s in CANCELLATION_STEMS)
+_GENERIC = frozenset(fold(w) for w in GENERIC_ACTIONS)
 # "ich bin Tina Färber", "hier spricht Bartels": what follows is a name, not a service.
 _SELF_INTRO = frozenset({"bin", "heisse", "heis", "spricht", "namens"})
+# "weiß ich noch nicht", "bin mir nicht sicher": undecided, not a refusal
+_UNSURE = frozenset({"weiss", "weis", "sicher", "entschieden", "klar", "wusste"})
 _WEAK_COMPOUND = 0.75  # known head behind an unknown modifier: "Glatzenrasur", "Rückenmassage"
 _MAX_CACHE = 20_000
 
@@ -59,12 +65,24 @@ class Evidence:
     said: str
     slot: tuple[int, int]  # (word, piece): one piece of speech supports one claim
     negated: bool
+    clause: int
 
 
 @dataclass(frozen=True)
 class Utterance:
     evidence: tuple[Evidence, ...]
     cancellation: bool
+    generic_action: bool  # "machen", "in Form bringen": do something to a named object
+    # Readings to try when the caller left a choice open ("Strähnchen oder Balayage",
+    # "mit oder ohne Bart"): each drops the evidence of these clauses.
+    alternatives: tuple[frozenset[int], ...] = ()
+
+
+def _is_slip(heard: str, known: str) -> bool:
+    """A slip keeps the word's onset (listeners and recognisers hold on to it: "sprechen" is no
+    "Strähnchen") and changes one letter of a short word, two of a long one."""
+    edits = 1 if len(heard) <= 7 else 2
+    return heard[:2] == known[:2] and Levenshtein.distance(heard, known) <= edits
 
 
 def _cutoff(length: int) -> float | None:
@@ -72,16 +90,25 @@ def _cutoff(length: int) -> float | None:
     if length <= 4:
         return None
     if length == 5:
-        return 89.0
-    return 85.0 if length <= 7 else 80.0
+        return 88.0  # one letter added or lost
+    return 83.0 if length <= 7 else 80.0  # one letter changed
 
 
 class Vocabulary:
     def __init__(self, stems: dict[str, list[tuple[str, float, bool]]]) -> None:
         self.stems = stems  # stem key -> [(concept, conf, strong)]
         self._segmenter = Segmenter(stems)
-        self._fuzzy_targets = sorted(s for s in stems if len(s) >= 4)
+        # only words that name a concept outright can be misheard into evidence; a slip of a
+        # hint ("besser" for "Messer") is a different word
+        strong = [s for s, meanings in stems.items() if any(m[2] for m in meanings)]
+        self._fuzzy_targets = sorted(s for s in strong if len(s) >= 4)
+        self._fuzzy_targets_short = sorted(s for s in strong if len(s) >= 3)
+        self._onsets = frozenset(s[:2] for s in self._fuzzy_targets)
         self._cache: dict[str, tuple[Reading, ...]] = {}
+
+    def could_start(self, word_key: str) -> bool:
+        """Whether `word_key` begins like a known word, exactly or as a slip keeps it."""
+        return self._segmenter.starts_known(word_key) or word_key[:2] in self._onsets
 
     def split(self, word_key: str, *, allow_unknown: bool = False) -> list[Piece] | None:
         return self._segmenter.split(word_key, allow_unknown=allow_unknown)
@@ -123,7 +150,9 @@ class Vocabulary:
         if cutoff is None:
             return None
         hit = process.extractOne(k, self._fuzzy_targets, scorer=fuzz.ratio, score_cutoff=cutoff)
-        return (hit[0], hit[1] / 100.0) if hit else None
+        if not hit or not _is_slip(k, hit[0]):
+            return None
+        return hit[0], hit[1] / 100.0
 
     def _slip(self, k: str) -> tuple[Reading, ...]:
         """A misheard or misspelt word: the whole word, or one part of a compound, is close to a
@@ -133,63 +162,92 @@ class Vocabulary:
             hit = self._closest(stripped)
             if hit and hit[1] > best[0]:
                 best = (hit[1], self._readings([Piece(k, hit[0])], hit[1], fuzzy=True))
-        if len(k) >= 8:
-            for j in range(3, len(k) - 3):
-                left, right = k[:j], k[j:]
-                for exact_part, slipped_part, slipped_last in ((left, right, True),
-                                                                (right, left, False)):
-                    known = self.split(exact_part)
-                    hit = self._closest(slipped_part) if known else None
-                    if not hit or not known:
-                        continue
-                    slip = Piece(slipped_part, hit[0])
-                    pieces = [*known, slip] if slipped_last else [slip, *known]
-                    score = hit[1] * len(slipped_part) / len(k) + (len(exact_part) / len(k))
-                    if score > best[0]:
-                        best = (score, self._readings(pieces, hit[1], fuzzy=True))
+        cutoff = _cutoff(len(k))
+        if cutoff is None or len(k) < 6:
+            return best[1]
+        # one part of a compound slipped: judge the slip on the whole word, where one wrong
+        # letter weighs what it weighs for the listener ("Bartpfläge", "Nasrasur")
+        for j in range(3, len(k) - 2):
+            for exact_part, slipped_part, slipped_last in ((k[:j], k[j:], True),
+                                                            (k[j:], k[:j], False)):
+                known = self.split(exact_part)
+                if not known:
+                    continue
+                hit = process.extractOne(slipped_part, self._fuzzy_targets_short,
+                                         scorer=fuzz.ratio, score_cutoff=60)
+                if not hit:
+                    continue
+                whole = exact_part + hit[0] if slipped_last else hit[0] + exact_part
+                ratio = fuzz.ratio(k, whole) / 100.0
+                if ratio * 100 < cutoff or ratio <= best[0] or not _is_slip(k, whole):
+                    continue
+                slip = Piece(slipped_part, hit[0])
+                pieces = [*known, slip] if slipped_last else [slip, *known]
+                best = (ratio, self._readings(pieces, ratio, fuzzy=True))
         return best[1]
 
 
 @dataclass
 class _Word:
-    text: str
+    text: str  # folded, for word lists
+    spoken: str  # casefolded with umlauts, for spelling keys
     clause: int
     readings: tuple[Reading, ...] = ()
     person: bool = False
     negated: bool = False
     not_only: bool = False  # "nicht nur …" adds rather than negates
+    open_choice: bool = False  # "mit oder ohne …" leaves it open
 
 
 def read_utterance(text: str, vocabulary: Vocabulary) -> Utterance:
-    words = _tokenize(text)
+    words, choices = _tokenize(text)
     for w in words:
         if w.text not in _FUNCTION and w.text not in _NEGATION:
-            w.readings = vocabulary.read_word(key(w.text))
+            w.readings = vocabulary.read_word(key(w.spoken))
     _rejoin_split_words(words, vocabulary)
     _mark_people(words, vocabulary)
     _mark_negations(words)
-    cancellation = any(key(w.text).startswith(_CANCEL) for w in words)
+    cancellation = any(key(w.spoken).startswith(_CANCEL) for w in words)
     evidence = tuple(
-        Evidence(r.concept, r.conf, r.strong, r.fuzzy, r.stem, w.text, (i, r.piece), w.negated)
+        Evidence(r.concept, r.conf, r.strong, r.fuzzy, r.stem, w.text, (i, r.piece), w.negated,
+                 w.clause)
         for i, w in enumerate(words) if not w.person
         for r in w.readings
     )
-    return Utterance(evidence, cancellation)
+    said_in = {e.clause for e in evidence if not e.negated}
+    alternatives: list[frozenset[int]] = []
+    for left, right, keep_both in choices:
+        before = [c for c in said_in if c <= left]
+        if right not in said_in or not before:
+            continue
+        alternatives += [frozenset(), frozenset({right})] if keep_both else [
+            frozenset({right}), frozenset({max(before)})]
+    generic = any(w.text in _GENERIC for w in words)
+    return Utterance(evidence, cancellation, generic, tuple(dict.fromkeys(alternatives)))
 
 
-def _tokenize(text: str) -> list[_Word]:
+def _tokenize(text: str) -> tuple[list[_Word], list[tuple[int, int, bool]]]:
+    """Words with their clause number; and every "oder" as (clause before, clause after,
+    whether the first reading keeps both — "mit oder ohne Bart")."""
     words: list[_Word] = []
+    choices: list[tuple[int, int, bool]] = []
     clause = 0
     previous = ""
-    for token in _TOKEN.findall(fold(text).replace("-", " ").replace("'", "")):
+    spoken_text = unicodedata.normalize("NFKC", text).casefold()
+    for spoken in _TOKEN.findall(spoken_text.replace("-", " ").replace("'", "")):
+        token = fold(spoken)
         if not token[0].isalnum() or token in _BREAK:
             if token in {"nur", "bloss", "blos"} and previous in _NEGATION:
                 words[-1].not_only = True
+            if token == "oder":
+                choices.append((clause, clause + 1, previous == "mit"))
             clause += 1
         else:
-            words.append(_Word(token, clause))
+            words.append(_Word(token, spoken, clause))
+            if token == "ohne" and choices and choices[-1][2] and previous == "oder":
+                words[-1].open_choice = True
         previous = token
-    return words
+    return words, choices
 
 
 def _is_open(w: _Word) -> bool:
@@ -198,21 +256,30 @@ def _is_open(w: _Word) -> bool:
 
 
 def _rejoin_split_words(words: list[_Word], vocabulary: Vocabulary) -> None:
-    """ASR cuts rare compounds apart ("Föh nen", "hoch steck frisur", "Bala yage")."""
+    """ASR cuts rare compounds apart ("Föh nen", "hoch steck frisur", "Bala yage"). Words that
+    make sense alone are only rejoined when the whole is a known word read exactly."""
     i = 0
     while i < len(words):
         for span in (3, 2):
             group = words[i:i + span]
             if len(group) < span or len({w.clause for w in group}) > 1:
                 continue
-            if not any(_is_open(w) for w in group):
+            if not any(_is_open(w) and w.text not in _FUNCTION for w in group):
                 continue
-            if any(w.text in _FUNCTION or w.text in _NEGATION for w in group):
+            if any(w.text in _NEGATION for w in group):
                 continue
-            joined = key("".join(w.text for w in group))
-            readings = vocabulary.read_word(joined)
-            if readings and all(r.conf >= 0.8 for r in readings):
-                group[0].text = "".join(w.text for w in group)
+            joined = "".join(w.spoken for w in group)
+            if not vocabulary.could_start(key(joined)):
+                continue
+            readings = vocabulary.read_word(key(joined))
+            if not readings:
+                continue
+            all_open = all(_is_open(w) for w in group)
+            exact = all(not r.fuzzy and r.conf >= 0.8 for r in readings) and \
+                vocabulary.split(key(joined)) is not None
+            if exact or (all_open and all(r.conf >= 0.8 for r in readings)):
+                group[0].text = fold(joined)
+                group[0].spoken = joined
                 group[0].readings = readings
                 del words[i + 1:i + span]
                 break
@@ -239,7 +306,7 @@ def _mark_people(words: list[_Word], vocabulary: Vocabulary) -> None:
 
 def _names_one_stem(w: _Word, vocabulary: Vocabulary) -> bool:
     """An ordinary salon word ("Frau Bart" is odd, "Herr Bartels" is a person)."""
-    pieces = vocabulary.split(key(w.text))
+    pieces = vocabulary.split(key(w.spoken))
     return bool(pieces) and len(pieces) == 1 and not any(r.fuzzy for r in w.readings)
 
 
@@ -247,14 +314,15 @@ def _mark_negations(words: list[_Word]) -> None:
     """"keine Farbe", "ohne Bart", "nicht färben": the next content words of the clause;
     "Färben möchte ich nicht": the clause before a final "nicht"."""
     for i, w in enumerate(words):
-        if w.text not in _NEGATION or w.not_only:
+        if w.text not in _NEGATION or w.not_only or w.open_choice:
             continue
         after = [x for x in words[i + 1:] if x.clause == w.clause]
         reach = [x for x in after if x.text not in _FUNCTION][:2]
         if any(x.readings for x in reach):
             for x in reach:
                 x.negated = True
-        elif w.text == "nicht":
+        elif w.text == "nicht" and not any(
+                x.text in _UNSURE for x in words[:i] if x.clause == w.clause):
             for x in words[:i]:
                 if x.clause == w.clause:
                     x.negated = True
