@@ -63,6 +63,7 @@ class FakeSalon:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     faults: list[Any] = field(default_factory=list)
+    applied_faults: list[Any] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=lambda: {"race_window_ms": 0})
     # Lies a test can switch on to prove the checker catches them.
     forget_db_confirm: bool = False
@@ -82,6 +83,7 @@ class FakeSalon:
                 self.faults.clear()
             elif request.method in ("PUT", "POST"):
                 self.faults.append(json.loads(request.content))
+                self.applied_faults.append(json.loads(request.content))
             return httpx.Response(200, json={"faults": self.faults})
         if path == "/_control/config":
             if request.method == "PUT":
@@ -192,3 +194,7 @@ class FakeSalon:
         return {"success": True, "message": f"Ihr Termin für {service} ist gebucht.",
                 "data": {"appointment_id": appointment_id, "service": service, "start": start.isoformat(),
                          "status": "confirmed", "calcom_uid": uid}}
+
+    def get_available_services(self, args: dict[str, Any], call: dict[str, Any]) -> dict[str, Any]:
+        return {"success": True, "message": "Wir bieten " + ", ".join(SERVICES) + " an.",
+                "data": {"services": [{"name": name, "duration_min": m} for name, (m, _) in SERVICES.items()]}}
