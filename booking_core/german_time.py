@@ -80,6 +80,7 @@ _CORRECTIONS = {"nein", "nee", "sondern", "lieber", "korrektur", "besser", "stat
 # clock words: "15:30", "15.30", and date words "3.12.", "3.12.2026", "03.12.26"
 _TOKEN = re.compile(r"\d{4}-\d{2}-\d{2}[t ]\d{1,2}:\d{2}\S*|\d{1,2}\.\d{1,2}\.(?:\d{2,4})?"
                     r"|\d{1,2}[:.]\d{2}|\d+\.?|[a-z]+")
+_FILLERS = {"ahm", "ah", "ahh", "ehm", "em", "hm", "hmm", "mhm", "ohm", "oh", "also", "so"}
 _PARTS = ("fruh", "morgens", "morgen", "vormittag", "vormittags", "mittag", "mittags",
           "nachmittag", "nachmittags", "abend", "abends", "mittagszeit", "mittagspause")
 
@@ -99,7 +100,7 @@ def parse_when(text: str, now: datetime | None = None, *, opening: Time = Time(9
     iso = _iso(text)
     if iso is not None:
         return iso
-    tokens = _TOKEN.findall(fold(text).replace("-", " "))
+    tokens = [t for t in _TOKEN.findall(fold(text).replace("-", " ")) if t not in _FILLERS]
     # corrections: read each part, later parts override what they say
     segments: list[list[str]] = [[]]
     for token in tokens:
@@ -109,7 +110,7 @@ def parse_when(text: str, now: datetime | None = None, *, opening: Time = Time(9
             segments[-1].append(token)
     found = _Found()
     for segment in segments:
-        part = _read(segment, now.date(), opening, closing)
+        part = _read(segment, now, opening, closing)
         found = _Found(part.date or found.date,
                        part.time or (None if part.window else found.time),
                        part.window or (None if part.time else found.window),
@@ -144,11 +145,15 @@ def _iso(text: str) -> WhenResult | None:
     return WhenResult(value.date(), value.time().replace(second=0, microsecond=0), None)
 
 
-def _read(words: list[str], today: date, opening: Time, closing: Time) -> _Found:
+def _read(words: list[str], now: datetime, opening: Time, closing: Time) -> _Found:
     found = _Found()
     found.today_said = "heute" in words
     found.window, found.half_day = _part_of_day(words, opening, closing)
-    found.date = _day(words, today, found.today_said)
+    found.date = _day(words, now.date(), found.today_said)
+    soon = _from_now(words, now)
+    if soon is not None:
+        found.date, found.time = soon.date(), soon.time().replace(second=0, microsecond=0)
+        return found
     clock = _clock(words, found.half_day, opening, closing)
     if isinstance(clock, tuple):
         found.window = clock
@@ -158,6 +163,24 @@ def _read(words: list[str], today: date, opening: Time, closing: Time) -> _Found
 
 
 # ---------------------------------------------------------------- days
+
+def _from_now(words: list[str], now: datetime) -> datetime | None:
+    """"in einer Stunde", "in einer halben Stunde", "in zwanzig Minuten"."""
+    for i, w in enumerate(words):
+        if w not in {"stunde", "stunden", "minute", "minuten"} or i < 2:
+            continue
+        before = words[i - 1]
+        if before in {"halben", "halbe"} and words[i - 2] in {"einer", "eine"} and \
+                i >= 3 and words[i - 3] == "in":
+            return now + timedelta(minutes=30)
+        if words[i - 2] != "in":
+            continue
+        count = 1 if before in {"einer", "einem", "eine"} else cardinal(before)
+        if count is not None:
+            unit = 60 if w.startswith("stunde") else 1
+            return now + timedelta(minutes=count * unit)
+    return None
+
 
 def _day(words: list[str], today: date, today_said: bool) -> date | None:
     result: date | None = None
@@ -169,6 +192,8 @@ def _day(words: list[str], today: date, today_said: bool) -> date | None:
                 re.fullmatch(r"\d{1,2}\.\d{1,2}", w) and before in {"am", "den", "zum", "vom"}):
             d, m, y = ([*w.split("."), ""])[:3]
             result = _calendar(int(d), int(m), int(y) if y else None, today) or result
+        elif w in _MONTHS and after == "den" and i + 2 < n and ordinal(words[i + 2]):
+            result = _calendar(ordinal(words[i + 2]) or 0, _MONTHS[w], None, today) or result
         elif w in _MONTHS and i > 0 and (ordinal(before) or cardinal(before)):
             day_no = ordinal(before) or cardinal(before)
             year = int(after) if after.isdigit() and len(after) == 4 else None
@@ -279,8 +304,16 @@ def _part_of_day(words: list[str], opening: Time, closing: Time
             window, half = (Time(12), Time(14)), "noon"
         elif w in {"nachmittag", "nachmittags"} or (w == "mittag" and before == "nach"):
             window, half = (Time(14), closing), "pm"
-        elif w in {"abend", "abends", "feierabend"} and before != "guten":
+        elif (w in {"abend", "abends", "feierabend"} and before != "guten") or (
+                w == "arbeit" and words[max(0, i - 2)] == "nach"):
             window, half = (min(Time(17), closing), closing), "pm"
+        else:
+            continue
+        # "am frühen Nachmittag", "am späten Vormittag": one half of it
+        if before.startswith(("fruh", "spat")) and before not in {"fruh", "fruhs"} and window:
+            start, end = (datetime.combine(date.min, t) for t in window)
+            middle = (start + (end - start) / 2).time()
+            window = (window[0], middle) if before.startswith("fruh") else (middle, window[1])
     return window, half
 
 
