@@ -80,7 +80,12 @@ class _Scored:
     heard: frozenset[str]  # the service's concepts the caller said
     own: bool  # all of them in the service name's own words (no paraphrase, no slip)
     how: str  # exact | alias | fuzzy | lexicon
-    why: str
+    picks: tuple[tuple[str, str, float], ...]  # (concept, word heard, how sure)
+
+    @property
+    def why(self) -> str:
+        return f"{self.form.service}: " + ", ".join(
+            f"{concept}←'{said}' ({value:.2f})" for concept, said, value in self.picks)
 
     @property
     def concepts(self) -> frozenset[str]:
@@ -283,37 +288,35 @@ def _parts_of(text: str, lexicon: Vocabulary,
 
 
 def _score(form: _Form, said: Mapping[str, list[Evidence]], denied: set[str]) -> _Scored | None:
-    total = sum(p.weight for p in form.parts)
-    got = matched = 0.0
-    support: set[tuple[int, int]] = set()
-    heard: set[str] = set()
-    hows: set[str] = set()
-    lexical = False
-    why: list[str] = []
-    picks: list[tuple[_Part, Evidence]] = []
+    picks: list[tuple[_Part, Evidence, float]] = []
     for part in form.parts:
         options = said.get(part.concept)
         if not options:
             if part.concept in denied:
                 return None  # the caller said they do not want this part
             continue
-        picks.append((part, max(options, key=lambda e, p=part: _value(e, p))))
-    # a word said twice ("Haare färben und Wimpern färben"): use the one said with the rest
-    anchor = [ev for _, ev in picks]
-    for n, (part, ev) in enumerate(picks):
-        ties = [e for e in said[part.concept] if _value(e, part) == _value(ev, part)]
-        if len(ties) > 1 and len(anchor) > 1:
-            others = [a for m, a in enumerate(anchor) if m != n]
-            picks[n] = (part, min(ties, key=lambda e, o=others: (
-                sum(a.clause != e.clause for a in o), sum(abs(a.slot[0] - e.slot[0]) for a in o))))
-    for part, ev in picks:
-        own_word = _same_word(ev.stem, part.stem)
-        value = ev.conf * (1.0 if own_word else _LEXICON_FACTOR)
-        how = "fuzzy" if ev.fuzzy else ("alias" if form.alias else "exact") if own_word \
-            else "lexicon"
-        hows.add(how)
-        lexical |= how == "lexicon"
-        why.append(f"{part.concept}←'{ev.said}' ({how} {value:.2f})")
+        valued = [(_value(e, part), e) for e in options]
+        top = max(v for v, _ in valued)
+        ties = [e for v, e in valued if v == top]
+        picks.append((part, ties[0], top[0]))
+        if len(ties) > 1:
+            picks[-1] = (part, ties, top[0])  # type: ignore[arg-type]  # settled below
+    if len(picks) > 1 and any(isinstance(ev, list) for _, ev, _ in picks):
+        # a word said twice ("Haare färben und Wimpern färben"): use the one said with the rest
+        settled = [ev for _, ev, _ in picks if not isinstance(ev, list)]
+        picks = [(part, ev if not isinstance(ev, list) else min(ev, key=lambda e: (
+            sum(a.clause != e.clause for a in settled),
+            sum(abs(a.slot[0] - e.slot[0]) for a in settled))), value)
+            for part, ev, value in picks]
+    picks = [(p, ev[0] if isinstance(ev, list) else ev, v) for p, ev, v in picks]
+    total = sum(p.weight for p in form.parts)
+    got = matched = 0.0
+    support: set[tuple[int, int]] = set()
+    heard: set[str] = set()
+    hows: set[str] = set()
+    for part, ev, value in picks:
+        hows.add("fuzzy" if ev.fuzzy else "lexicon" if value < ev.conf else
+                 "alias" if form.alias else "exact")
         if part.weight > 0:
             got += part.weight * value
             matched += part.weight
@@ -322,14 +325,13 @@ def _score(form: _Form, said: Mapping[str, list[Evidence]], denied: set[str]) ->
     if matched == 0:
         return None
     coverage = matched / total
+    lexical = "lexicon" in hows
     if coverage < 1.0:
         hows.add("lexicon")  # a partial match is an interpretation, not a name heard
     how = next(h for h in ("fuzzy", "lexicon", "alias", "exact") if h in hows)
-    own = hows <= {"exact", "alias"} or (hows <= {"exact", "alias", "lexicon"} and coverage < 1
-                                         and not lexical)
+    own = not lexical and "fuzzy" not in hows
     return _Scored(form, 100.0 * got / total, coverage, frozenset(support), frozenset(heard), own,
-                   how,
-                   f"{form.service}: " + ", ".join(why))
+                   how, tuple((p.concept, ev.said, v) for p, ev, v in picks))
 
 
 def _value(ev: Evidence, part: _Part) -> tuple[float, bool]:

@@ -103,7 +103,9 @@ class Vocabulary:
         strong = [s for s, meanings in stems.items() if any(m[2] for m in meanings)]
         self._fuzzy_targets = sorted(s for s in strong if len(s) >= 4)
         self._fuzzy_targets_short = sorted(s for s in strong if len(s) >= 3)
-        self._onsets = frozenset(s[:2] for s in self._fuzzy_targets)
+        self._onsets = frozenset(s[:2] for s in self._fuzzy_targets_short)
+        self._heads = frozenset(s for s in stems if len(s) >= 4)
+        self._head_lengths = sorted({len(s) for s in self._heads})
         self._cache: dict[str, tuple[Reading, ...]] = {}
 
     def could_start(self, word_key: str) -> bool:
@@ -128,7 +130,7 @@ class Vocabulary:
         slipped = self._slip(k)
         if slipped:
             return slipped
-        pieces = self.split(k, allow_unknown=True)
+        pieces = self.split(k, allow_unknown=True) if self._ends_known(k) else None
         # German compounds put the head last: "Haarverlängerung" is no haircut, but
         # "Glatzenrasur" is a shave. Only a known head (not too short to be chance) counts.
         if pieces and pieces[-1].stem and len(pieces[-1].stem) >= 4:
@@ -136,6 +138,13 @@ class Vocabulary:
             if all(len(p.text) >= 3 for p in pieces) and len(known) < len(pieces):
                 return self._readings(pieces, _WEAK_COMPOUND, fuzzy=False)
         return ()
+
+    def _ends_known(self, k: str) -> bool:
+        """Whether `k` may end in a known head stem (with or without an ending)."""
+        for base in (k, k[:-1], k[:-2], k[:-3]):
+            if any(base[-n:] in self._heads for n in self._head_lengths if n < len(base)):
+                return True
+        return False
 
     def _readings(self, pieces: list[Piece], factor: float, *, fuzzy: bool) -> tuple[Reading, ...]:
         out = []
@@ -158,6 +167,8 @@ class Vocabulary:
         """A misheard or misspelt word: the whole word, or one part of a compound, is close to a
         known stem ("tönnung", "damenschnidt", "keratinglätung")."""
         best: tuple[float, tuple[Reading, ...]] = (0.0, ())
+        if k[:2] not in self._onsets:
+            return ()  # every slip keeps the onset of some known word
         for stripped in {k} | {k[: -len(e)] for e in ("en", "n", "e", "s", "er") if k.endswith(e)}:
             hit = self._closest(stripped)
             if hit and hit[1] > best[0]:
@@ -167,9 +178,13 @@ class Vocabulary:
             return best[1]
         # one part of a compound slipped: judge the slip on the whole word, where one wrong
         # letter weighs what it weighs for the listener ("Bartpfläge", "Nasrasur")
+        starts_known = self._segmenter.starts_known(k)
         for j in range(3, len(k) - 2):
             for exact_part, slipped_part, slipped_last in ((k[:j], k[j:], True),
                                                             (k[j:], k[:j], False)):
+                if not (starts_known if slipped_last else self._segmenter.starts_known(
+                        exact_part)):
+                    continue
                 known = self.split(exact_part)
                 if not known:
                     continue
