@@ -21,6 +21,7 @@ class JournalEntry:
     at: str
     fault: str | None = None
     faults: list[str] = field(default_factory=list)
+    delay_ms: float = 0
     status: int | None = None
     # "response", or how the exchange ended without one: "reset", "empty_reply", "client_gone".
     outcome: str = "response"

@@ -184,7 +184,8 @@ class FaultInjector:
         entry.fault = "+".join(plan.applied) or None
         scope.setdefault("state", {})["mock_flags"] = plan.flags
         if plan.delay_ms:
-            await asyncio.sleep(min(plan.delay_ms, config.max_hang_s * 1000) / 1000)
+            entry.delay_ms = round(min(plan.delay_ms, config.max_hang_s * 1000), 3)
+            await asyncio.sleep(entry.delay_ms / 1000)
         await self._apply(plan, exchange, body)
 
     async def _apply(self, plan: FaultPlan, exchange: Exchange, body: bytes) -> None:

@@ -131,7 +131,9 @@ class RuleCounter:
     seen: int = 0
     hits: int = 0
 
-    def fires(self, rng: random.Random) -> bool:
+    def fires(self, rng: random.Random, *, shadowed: bool = False) -> bool:
+        """Count the request; True if the rule applies to it. A shadowed rule (another outcome already
+        won) still counts the request, so `after`/`count` always mean "matching requests"."""
         self.seen += 1
         if self.seen <= self.rule.after:
             return False
@@ -139,6 +141,8 @@ class RuleCounter:
             return False
         # Only draw when chance is involved, so adding a certain rule never shifts another rule's draws.
         if self.rule.probability < 1 and rng.random() >= self.rule.probability:
+            return False
+        if shadowed:
             return False
         self.hits += 1
         return True
@@ -190,21 +194,15 @@ class FaultBook:
         ]
 
     def plan(
-        self,
-        method: str,
-        path: str,
-        header_rules: list[FaultRule],
-        rng: random.Random,
-        cap_ms: float,
+        self, method: str, path: str, header_rules: list[FaultRule], rng: random.Random, cap_ms: float
     ) -> FaultPlan:
+        """Every rule in scope counts the request; delays that fire add up; the first outcome that fires wins."""
         plan = FaultPlan()
         candidates = [RuleCounter(rule) for rule in header_rules] + [
             c for c in self.counters if c.rule.matches(method, path)
         ]
         for counter in candidates:
-            # Once the outcome is decided, later outcome rules do not see this request at all.
-            if plan.outcome is not None and counter.rule.kind not in DELAY_KINDS | FLAG_KINDS:
-                continue
-            if counter.fires(rng):
+            is_outcome = counter.rule.kind not in DELAY_KINDS | FLAG_KINDS
+            if counter.fires(rng, shadowed=is_outcome and plan.outcome is not None):
                 plan.add(counter.rule, rng, cap_ms)
         return plan
