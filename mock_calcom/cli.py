@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -49,16 +49,18 @@ def mock_calcom_command(
     """Run a Cal.com API v2 stand-in with fault injection (control API under /_control)."""
     if conflict_status not in (400, 409):
         raise typer.BadParameter("must be 400 or 409", param_hint="--conflict-status")
-    settings = MockSettings(
-        seed=seed,
-        race_window_ms=race_window_ms,
-        api_key=api_key,
-        catalog=catalog,
-        faults=faults,
-        conflict_status=conflict_status,  # type: ignore[arg-type]
-        rate_limit=rate_limit,
-        max_hang_s=max_hang_s,
-    )
+    options: dict[str, Any] = {
+        "seed": seed,
+        "race_window_ms": race_window_ms,
+        "api_key": api_key,
+        "catalog": catalog,
+        "faults": faults,
+        "conflict_status": conflict_status,
+        "rate_limit": rate_limit,
+        "max_hang_s": max_hang_s,
+    }
+    # Options left unset fall back to MOCK_CALCOM_* environment variables (MockSettings).
+    settings = MockSettings(**{name: value for name, value in options.items() if value is not None})
     try:
         app = create_app(settings)
     except FileNotFoundError as exc:
