@@ -1,5 +1,4 @@
-"""Constants and a small client shared by the mock_calcom tests (a uniquely named module, not conftest,
-so that other test folders' conftest modules can never shadow it)."""
+"""Constants and a small client shared by the mock_calcom tests."""
 
 from __future__ import annotations
 

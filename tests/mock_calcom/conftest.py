@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from calcom_mock_support import MockClient
 
 from mock_calcom.launcher import running_mock
+from tests.mock_calcom.calcom_mock_support import MockClient
 
 
 @pytest.fixture(scope="session")

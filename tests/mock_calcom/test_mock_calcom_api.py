@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import re
 
-from calcom_mock_support import BOOKINGS, EVENT_TYPES, MONDAY, SLOTS, SUNDAY, TUESDAY, MockClient
-
 from mock_calcom.catalog import load_catalog
 from mock_calcom.errors import MSG_ALREADY_CANCELLED, MSG_PAST, MSG_SINGLE_LENGTH, MSG_SLOT_TAKEN
+from tests.mock_calcom.calcom_mock_support import (
+    BOOKINGS,
+    EVENT_TYPES,
+    MONDAY,
+    SLOTS,
+    SUNDAY,
+    TUESDAY,
+    MockClient,
+)
 
 CATALOG = load_catalog()
 DAMENSCHNITT, FAERBEN, HERRENSCHNITT, BALAYAGE = 2, 10, 1, 14  # Anna: 2, 10, 14; Mehmet: 1

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from calcom_mock_support import EVENT_TYPES, MockClient
 
 from mock_calcom.app import create_app
 from mock_calcom.errors import MSG_INVALID_ACCESS_TOKEN, MSG_INVALID_API_KEY, MSG_NO_AUTH
 from mock_calcom.settings import MockSettings
+from tests.mock_calcom.calcom_mock_support import EVENT_TYPES, MockClient
 
 
 def in_process(settings: MockSettings) -> httpx.AsyncClient:

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from calcom_mock_support import BOOKINGS, EVENT_TYPES, MONDAY, MockClient
-from calcom_shape import shape_mismatches
+
+from tests.mock_calcom.calcom_mock_support import BOOKINGS, EVENT_TYPES, MONDAY, MockClient
+from tests.mock_calcom.calcom_shape import shape_mismatches
 
 FIXTURES = Path(__file__).with_name("fixtures")
 DATE_KEY = re.compile(r"^\d{4}-\d{2}-\d{2}$")

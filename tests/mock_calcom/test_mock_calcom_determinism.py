@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import random
 
-from calcom_mock_support import MONDAY, SLOTS, MockClient
-
 from mock_calcom.faults.rules import FaultBook, FaultRule
+from tests.mock_calcom.calcom_mock_support import MONDAY, SLOTS, MockClient
 
 RULES = [
     {"kind": "random_latency", "path": "/v2/slots", "min_ms": 0, "max_ms": 20},

@@ -7,11 +7,11 @@ import time
 
 import httpx
 import pytest
-from calcom_mock_support import BOOKINGS, MONDAY, SLOTS, MockClient
 
 from mock_calcom.errors import MSG_INVALID_API_KEY, MSG_SLOT_TAKEN
 from mock_calcom.faults.profiles import profile_names
 from mock_calcom.faults.rules import FAULT_KINDS
+from tests.mock_calcom.calcom_mock_support import BOOKINGS, MONDAY, SLOTS, MockClient
 
 DAMENSCHNITT = 2
 START = f"{MONDAY}T08:00:00Z"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from calcom_mock_support import BOOKINGS, MONDAY, MockClient
 
 from mock_calcom.errors import MSG_SLOT_TAKEN
+from tests.mock_calcom.calcom_mock_support import BOOKINGS, MONDAY, MockClient
 
 BODY = {
     "start": f"{MONDAY}T08:00:00Z",

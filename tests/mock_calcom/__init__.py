@@ -1,0 +1,1 @@
+"""Tests of mock_calcom, the Cal.com API v2 stand-in."""
