@@ -115,7 +115,12 @@ def install_error_handlers(app: FastAPI) -> None:
             error_body(exc.status_code, message, request_path(request)), status_code=exc.status_code
         )
 
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        # Cal.com's Sentry filter: any unknown error becomes a bare 500 envelope.
+        return JSONResponse(error_body(500, "", request_path(request)), status_code=500)
+
     app.add_exception_handler(CalcomError, calcom_error)
+    app.add_exception_handler(Exception, unexpected_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(StarletteHTTPException, http_error)
 

@@ -190,13 +190,13 @@ class FaultInjector:
 
     async def _apply(self, plan: FaultPlan, exchange: Exchange, body: bytes) -> None:
         rule = plan.outcome
-        kind = rule.kind if rule else None
+        if rule is None:
+            replay = _replay(body, exchange.receive)
+            await self.app(exchange.scope, replay, self._recording_send(exchange))
+            return
+        kind = rule.kind
         max_hang_s = self.state.config.max_hang_s
-        if rule is None or kind is None:
-            await self.app(
-                exchange.scope, _replay(body, exchange.receive), self._recording_send(exchange)
-            )
-        elif kind in ("reset", "reject_then_reset"):
+        if kind in ("reset", "reject_then_reset"):
             await exchange.drop(reset=True)
         elif kind == "empty_reply":
             await exchange.drop(reset=False)

@@ -194,7 +194,12 @@ class FaultBook:
         ]
 
     def plan(
-        self, method: str, path: str, header_rules: list[FaultRule], rng: random.Random, cap_ms: float
+        self,
+        method: str,
+        path: str,
+        header_rules: list[FaultRule],
+        rng: random.Random,
+        cap_ms: float,
     ) -> FaultPlan:
         """Every rule in scope counts the request; delays that fire add up; the first outcome that fires wins."""
         plan = FaultPlan()
