@@ -45,11 +45,13 @@ def fold(text: str) -> str:
 
 
 @lru_cache(maxsize=8192)
-def key(text: str) -> str:
+def key(text: str, typed_umlauts: bool = True) -> str:
     """Spelling key of a word or phrase: `fold` plus German sound-alike rewrites. "ä" is said
-    like "e" (Strähnchen/Strehnchen, färben/ferben); a lost umlaut ("farben") is a slip."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("ä", "e")
-    text = _TYPED_UMLAUT.sub(_umlaut, fold(text))
+    like "e" (Strähnchen/Strehnchen, färben/ferben); a lost umlaut ("farben") is a slip.
+    `typed_umlauts=False` keeps "ae"/"oe"/"ue" as written (a slip like "Daenschnitt")."""
+    text = fold(unicodedata.normalize("NFKC", text).casefold().replace("ä", "e"))
+    if typed_umlauts:
+        text = _TYPED_UMLAUT.sub(_umlaut, text)
     text = _FRENCH_AGE.sub("asch", text)
     for old, new in _REWRITES:
         text = text.replace(old, new)

@@ -115,7 +115,10 @@ class ServiceMatcher:
                 parts = _parts_of(text, lexicon, stems)
                 if parts:
                     self._forms.append(_Form(name, order, parts, is_alias))
-        self._vocabulary = Vocabulary({s: m for s, m in stems.items() if m})
+        own_words = frozenset(p.stem for f in self._forms for p in f.parts)
+        written = {fold(w): key(w) for text in (*catalog, *(a for al in catalog.values() for a in al))
+                   for w in _NAME_SPLIT.split(text.casefold()) if len(w) >= 5}
+        self._vocabulary = Vocabulary({s: m for s, m in stems.items() if m}, own_words, written)
         self._forms_with: dict[str, list[int]] = defaultdict(list)
         for i, form in enumerate(self._forms):
             for part in form.parts:

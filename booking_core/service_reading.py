@@ -95,18 +95,25 @@ def _cutoff(length: int) -> float | None:
 
 
 class Vocabulary:
-    def __init__(self, stems: dict[str, list[tuple[str, float, bool]]]) -> None:
+    def __init__(self, stems: dict[str, list[tuple[str, float, bool]]],
+                 catalog_stems: frozenset[str] = frozenset(),
+                 catalog_words: dict[str, str] | None = None) -> None:
+        # the catalog's whole words as written (folded) -> their key: a typo is judged on the
+        # word as typed, before sound rules reshape it ("Föhen" is one letter from "Föhnen")
+        self._catalog_words = catalog_words or {}
+        self._catalog_plain = sorted(self._catalog_words)
         self.stems = stems  # stem key -> [(concept, conf, strong)]
         self._segmenter = Segmenter(stems)
-        # only words that name a concept outright can be misheard into evidence; a slip of a
-        # hint ("besser" for "Messer") is a different word
-        strong = [s for s, meanings in stems.items() if any(m[2] for m in meanings)]
+        # only words that name a concept outright (or a service's own words) can be misheard
+        # into evidence; a slip of a hint ("besser" for "Messer") is a different word
+        strong = [s for s, meanings in stems.items()
+                  if s in catalog_stems or any(m[2] for m in meanings)]
         self._fuzzy_targets = sorted(s for s in strong if len(s) >= 4)
         self._fuzzy_targets_short = sorted(s for s in strong if len(s) >= 3)
         self._onsets = frozenset(s[:2] for s in self._fuzzy_targets_short)
         self._heads = frozenset(s for s in stems if len(s) >= 4)
         self._head_lengths = sorted({len(s) for s in self._heads})
-        self._cache: dict[str, tuple[Reading, ...]] = {}
+        self._cache: dict[tuple[str, str], tuple[Reading, ...]] = {}
 
     def could_start(self, word_key: str) -> bool:
         """Whether `word_key` begins like a known word, exactly or as a slip keeps it."""
@@ -115,19 +122,27 @@ class Vocabulary:
     def split(self, word_key: str, *, allow_unknown: bool = False) -> list[Piece] | None:
         return self._segmenter.split(word_key, allow_unknown=allow_unknown)
 
-    def read_word(self, word_key: str) -> tuple[Reading, ...]:
-        cached = self._cache.get(word_key)
+    def read_word(self, word_key: str, plain: str = "") -> tuple[Reading, ...]:
+        cached = self._cache.get((word_key, plain))
         if cached is None:
             if len(self._cache) >= _MAX_CACHE:
                 self._cache.clear()
-            cached = self._cache[word_key] = self._read(word_key)
+            cached = self._cache[(word_key, plain)] = self._read(word_key, plain)
         return cached
 
-    def _read(self, k: str) -> tuple[Reading, ...]:
+    def _read(self, k: str, plain: str) -> tuple[Reading, ...]:
         pieces = self.split(k)
-        if pieces:
-            return self._readings(pieces, 1.0, fuzzy=False)
-        slipped = self._slip(k)
+        exact = self._readings(pieces, 1.0, fuzzy=False) if pieces else ()
+        stem_share = sum(len(p.text) for p in pieces or () if p.stem) / len(k) if k else 0.0
+        if exact and (any(r.strong for r in exact) or stem_share >= 0.7):
+            return exact
+        slipped = max((self._slip(k), self._typo(plain)),
+                      key=lambda rs: max((r.conf for r in rs), default=0.0))
+        if exact:
+            # a hint plus many letters of grammar ("Blonderung" = blond + er + ung): a slip of
+            # a real service word is the better reading
+            sure = max(r.conf for r in exact)
+            return slipped if slipped and max(r.conf for r in slipped) > sure else exact
         if slipped:
             return slipped
         pieces = self.split(k, allow_unknown=True) if self._ends_known(k) else None
@@ -163,6 +178,17 @@ class Vocabulary:
             return None
         return hit[0], hit[1] / 100.0
 
+    def _typo(self, plain: str) -> tuple[Reading, ...]:
+        cutoff = _cutoff(len(plain))
+        if cutoff is None or not self._catalog_plain:
+            return ()
+        hit = process.extractOne(plain, self._catalog_plain, scorer=fuzz.ratio,
+                                 score_cutoff=cutoff)
+        if not hit or not _is_slip(plain, hit[0]):
+            return ()
+        pieces = self.split(self._catalog_words[hit[0]])
+        return self._readings(pieces, hit[1] / 100.0, fuzzy=True) if pieces else ()
+
     def _slip(self, k: str) -> tuple[Reading, ...]:
         """A misheard or misspelt word: the whole word, or one part of a compound, is close to a
         known stem ("tönnung", "damenschnidt", "keratinglätung")."""
@@ -190,8 +216,8 @@ class Vocabulary:
                     continue
                 hit = process.extractOne(slipped_part, self._fuzzy_targets_short,
                                          scorer=fuzz.ratio, score_cutoff=60)
-                if not hit:
-                    continue
+                if not hit or hit[0][0] != slipped_part[0]:
+                    continue  # the slipped part keeps its first letter too
                 whole = exact_part + hit[0] if slipped_last else hit[0] + exact_part
                 ratio = fuzz.ratio(k, whole) / 100.0
                 if ratio * 100 < cutoff or ratio <= best[0] or not _is_slip(k, whole):
@@ -218,7 +244,7 @@ def read_utterance(text: str, vocabulary: Vocabulary) -> Utterance:
     words, choices = _tokenize(text)
     for w in words:
         if w.text not in _FUNCTION and w.text not in _NEGATION:
-            w.readings = vocabulary.read_word(key(w.spoken))
+            w.readings = _read_spoken(w.spoken, vocabulary)
     _rejoin_split_words(words, vocabulary)
     _mark_people(words, vocabulary)
     _mark_negations(words)
@@ -239,6 +265,17 @@ def read_utterance(text: str, vocabulary: Vocabulary) -> Utterance:
             frozenset({right}), frozenset({max(before)})]
     generic = any(w.text in _GENERIC for w in words)
     return Utterance(evidence, cancellation, generic, tuple(dict.fromkeys(alternatives)))
+
+
+def _read_spoken(spoken: str, vocabulary: Vocabulary) -> tuple[Reading, ...]:
+    """"ae" is mostly a typed "ä" ("faerben"), sometimes a slip ("Daenschnitt"): try both."""
+    readings = vocabulary.read_word(key(spoken), fold(spoken))
+    literal = key(spoken, typed_umlauts=False)
+    if literal != key(spoken):
+        other = vocabulary.read_word(literal, fold(spoken))
+        if sum(r.conf for r in other) > sum(r.conf for r in readings):
+            return other
+    return readings
 
 
 def _tokenize(text: str) -> tuple[list[_Word], list[tuple[int, int, bool]]]:
@@ -286,7 +323,7 @@ def _rejoin_split_words(words: list[_Word], vocabulary: Vocabulary) -> None:
             joined = "".join(w.spoken for w in group)
             if not vocabulary.could_start(key(joined)):
                 continue
-            readings = vocabulary.read_word(key(joined))
+            readings = _read_spoken(joined, vocabulary)
             if not readings:
                 continue
             all_open = all(_is_open(w) for w in group)
