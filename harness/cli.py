@@ -13,16 +13,17 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.invariants import find_violations, summary, take_snapshot
-from harness.reports.console import print_run
-from harness.reports.html import write_html
-from harness.reports.json_report import write_json
-from harness.reports.junit import write_junit
+from harness.reporting.console import print_run
+from harness.reporting.html import write_html
+from harness.reporting.json_report import write_json
+from harness.reporting.junit import write_junit
 from harness.results import CallRecord, ScenarioResult
 from harness.runner import RunOptions, run_suite
 from harness.scenario import ScenarioError, load_scenarios
 from harness.stack import CALCOM_TEST_KEY, StackOptions
 
-console = Console(stderr=False)
+# Piped output (CI logs, make demo | tee) gets a table wide enough for the scenario names.
+console = Console(width=None if sys.stdout.isatty() else 132)
 
 
 def run(

@@ -37,7 +37,9 @@ def _matches(expected: FunctionExpectation, actual: FunctionCallRecord, values: 
                 return False
     if expected.success is not None and actual.success is not expected.success:
         return False
-    return expected.error is None or actual.error == expected.error
+    if expected.error is None:
+        return True
+    return actual.error in ([expected.error] if isinstance(expected.error, str) else expected.error)
 
 
 def _describe(expected: FunctionExpectation) -> str:
@@ -49,7 +51,8 @@ def _describe(expected: FunctionExpectation) -> str:
     if expected.success is not None:
         parts.append("succeeding" if expected.success else "failing")
     if expected.error:
-        parts.append(f"with error {expected.error}")
+        errors = [expected.error] if isinstance(expected.error, str) else expected.error
+        parts.append(f"with error {' or '.join(errors)}")
     return " ".join(parts)
 
 

@@ -9,15 +9,16 @@ import httpx
 
 from harness.scenario import FaultRule
 
-CAL_API_VERSION = "2024-08-13"
+CAL_API_VERSION = "2024-08-13"  # bookings
+EVENT_TYPES_API_VERSION = "2024-06-14"  # Cal.com versions each resource on its own
 
 
 class MockControlError(Exception):
     pass
 
 
-def calcom_headers(api_key: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {api_key}", "cal-api-version": CAL_API_VERSION}
+def calcom_headers(api_key: str, version: str = CAL_API_VERSION) -> dict[str, str]:
+    return {"Authorization": f"Bearer {api_key}", "cal-api-version": version}
 
 
 class CalcomSide:
@@ -68,8 +69,8 @@ class CalcomSide:
 
     async def event_types(self) -> dict[str, int]:
         """Title → event type id, from Cal.com's own listing."""
-        response = await self._client.get(f"{self.base}/v2/event-types", headers=calcom_headers(self._api_key),
-                                          timeout=10)
+        response = await self._client.get(f"{self.base}/v2/event-types",
+                                          headers=calcom_headers(self._api_key, EVENT_TYPES_API_VERSION), timeout=10)
         response.raise_for_status()
         return {str(item["title"]): int(item["id"]) for item in response.json()["data"]}
 

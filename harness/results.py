@@ -100,6 +100,7 @@ class ScenarioResult(BaseModel):
     server_latency: LatencySummary | None = None
     duration_s: float = 0.0
     ran_alone: bool = False
+    reconciled: dict[str, Any] | None = None  # the reconciler's report, when the scenario asked for it
 
     @property
     def turns(self) -> int:

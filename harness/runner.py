@@ -59,6 +59,19 @@ def _render(text: str | None, values: dict[str, Any]) -> str:
         raise _PlaceholderError(f"bad placeholder in {text!r}: {error}") from None
 
 
+def assign_lanes(scenarios: Sequence[Scenario], start_week: int = 0) -> dict[str, int]:
+    """Scenario → week offset: one week per scenario, or per named lane shared by several.
+
+    Cal.com offers slots up to a year ahead, so the number of lanes (weeks) is what limits a suite.
+    """
+    weeks: dict[str, int] = {}
+    lanes: dict[str, int] = {}
+    for scenario in scenarios:
+        key = f"lane:{scenario.lane}" if scenario.lane else f"scenario:{scenario.name}"
+        lanes[scenario.name] = weeks.setdefault(key, start_week + len(weeks))
+    return lanes
+
+
 class SuiteRun:
     def __init__(self, client: httpx.AsyncClient, target: Target, options: RunOptions,
                  on_result: OnResult | None = None) -> None:
@@ -71,6 +84,7 @@ class SuiteRun:
         self._real_now = options.real_now or datetime.now(BERLIN)
         self._owner: dict[str, ScenarioResult] = {}  # call_id → scenario result
         self._seen: set[str] = set()
+        self._awaiting_reconcile: set[int] = set()  # ids of results judged after the reconciler
         self.suite_violations: list[Violation] = []
 
     async def run(self, scenarios: Sequence[Scenario]) -> list[ScenarioResult]:
@@ -80,7 +94,7 @@ class SuiteRun:
         if any(s.existing_bookings for s in scenarios):
             self._catalog = await self._calcom.event_types()
         baseline = await self._calcom.config() if self._calcom.is_mock else {}
-        lanes = {s.name: self._options.start_week + i for i, s in enumerate(scenarios)}
+        lanes = assign_lanes(scenarios, self._options.start_week)
         shared = [s for s in scenarios if not s.runs_alone]
         alone = [s for s in scenarios if s.runs_alone]
         results: dict[str, ScenarioResult] = {}
@@ -94,12 +108,23 @@ class SuiteRun:
 
         await asyncio.gather(*(guarded(s) for s in shared))
         await self._judge([results[s.name] for s in shared], max((s.settle_ms for s in shared), default=0))
+        # Scenarios that leave healing to the reconciler are judged after one reconcile at the end:
+        # the reconciler is a slow operator command, and it must not run while others are in flight.
+        waiting: list[ScenarioResult] = []
         for scenario in alone:
             result = await self._run_alone(scenario, lanes[scenario.name], baseline)
             results[scenario.name] = result
             self._on_result(result)
+            if scenario.reconcile:
+                waiting.append(result)
+                self._awaiting_reconcile.add(id(result))
+                continue
             await self._judge([result], scenario.settle_ms)
-        await self._judge([], 0)  # late findings (a compensation that never finished)
+        if waiting:
+            await self._reconcile(waiting)
+            self._awaiting_reconcile.clear()
+        # Late findings (a compensation that never finished) and the reconciled scenarios.
+        await self._judge(waiting, max((s.settle_ms for s in alone if s.reconcile), default=0))
         ordered = [results[s.name] for s in scenarios]
         for result in ordered:
             self._finish(result)
@@ -124,6 +149,16 @@ class SuiteRun:
             await self._calcom.set_config({k: v for k, v in baseline.items() if k != "now"})
         result.ran_alone = True
         return result
+
+    async def _reconcile(self, waiting: list[ScenarioResult]) -> None:
+        try:
+            report = await self._target.reconcile()
+        except StackError as error:
+            for result in waiting:
+                result.failures.append(f"reconcile: {error}")
+            return
+        for result in waiting:
+            result.reconciled = report
 
     async def _seed(self, scenario: Scenario, now: datetime) -> None:
         for index, booking in enumerate(scenario.existing_bookings):
@@ -211,7 +246,7 @@ class SuiteRun:
                 self.suite_violations.append(Violation(invariant="orphans", key=f"check-error:{time.time()}",
                                                        detail=f"invariant check failed: {error!r}"))
                 return
-            found = [v for v in find_violations(snapshot) if v.key not in self._seen]
+            found = [v for v in find_violations(snapshot) if v.key not in self._seen and not self._deferred(v)]
             for result in results:
                 found += [v for v in truthfulness(result.calls, snapshot) if v.key not in self._seen]
             if not found or time.monotonic() >= deadline:
@@ -224,6 +259,11 @@ class SuiteRun:
                 self.suite_violations.append(violation)
             for owner in owners.values():
                 owner.violations.append(violation)
+
+    def _deferred(self, violation: Violation) -> bool:
+        """A violation caused only by scenarios still waiting for the reconciler is not judged yet."""
+        owners = [self._owner[c] for c in violation.call_ids if c in self._owner]
+        return bool(owners) and all(id(o) in self._awaiting_reconcile for o in owners)
 
     @staticmethod
     def _finish(result: ScenarioResult) -> None:

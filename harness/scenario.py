@@ -158,7 +158,7 @@ class FunctionExpectation(_Strict):
     args: dict[str, Any] = Field(default_factory=dict)
     data: dict[str, Any] = Field(default_factory=dict)  # subset of the answer's data
     success: bool | None = None
-    error: str | None = None
+    error: str | list[str] | None = None
 
     @field_validator("function")
     @classmethod
@@ -225,7 +225,11 @@ class Scenario(_Strict):
     invariants: list[Literal["orphans", "double_bookings", "ghosts", "truthfulness"]] = Field(
         default_factory=lambda: list(INVARIANTS)
     )
+    # Scenarios naming the same lane share one week; their author keeps their slots apart.
+    lane: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     settle_ms: int = Field(default=3000, ge=0, le=60_000)
+    # Run the operators' reconciler before judging: for faults whose healing the design leaves to it.
+    reconcile: bool = False
     exclusive: bool | None = None
     catalog: Literal["default"] = "default"
     seed: int | None = None
@@ -246,7 +250,8 @@ class Scenario(_Strict):
         """Faults and mock config act on the whole mock, so such a scenario must not share it."""
         if self.exclusive is not None:
             return self.exclusive
-        return bool(self.faults or self.mock)
+        # The reconciler (grace 0) would cancel other scenarios' bookings that are still in flight.
+        return bool(self.faults or self.mock or self.reconcile)
 
     def matches(self, pattern: str | None) -> bool:
         if not pattern:

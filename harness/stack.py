@@ -8,6 +8,7 @@ in-process lock. `--database-url` / `--redis-url` swap in real services; `--webh
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import socket
@@ -19,12 +20,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 CALCOM_TEST_KEY = "cal_test_key"
 RETELL_TEST_KEY = "key_callsim_retell_test"
 START_TIMEOUT_S = 40.0
+RECONCILE_TIMEOUT_S = 60.0
 
 
 class StackError(Exception):
@@ -53,6 +56,33 @@ class Target:
     calcom_api_key: str
     retell_api_key: str | None
     log_dir: Path | None = None
+    redis_url: str | None = None
+
+    async def reconcile(self) -> dict[str, Any]:
+        """Run the operators' reconciler once (`callsim reconcile`), as an operator would."""
+        if not self.database_url:
+            raise StackError("reconcile needs the core's database (--database-url)")
+        env = _child_env({"DATABASE_URL": self.database_url, "CALCOM_BASE_URL": self.calcom_url,
+                          "CALCOM_API_KEY": self.calcom_api_key, "LOG_LEVEL": "WARNING",
+                          **({"REDIS_URL": self.redis_url} if self.redis_url else {})})
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "callsim", "reconcile", "--database-url", self.database_url,
+            "--calcom-url", self.calcom_url, "--api-key", self.calcom_api_key, "--grace-s", "0",
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        try:
+            out, err = await asyncio.wait_for(process.communicate(), RECONCILE_TIMEOUT_S)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise StackError(f"callsim reconcile did not finish within {RECONCILE_TIMEOUT_S:.0f} s") from None
+        # The core logs to stdout too; the report is the JSON document that ends the output.
+        text = out.decode(errors="replace")
+        start = text.rfind("\n{\n")
+        try:
+            report: dict[str, Any] = json.loads(text[start + 1:] if start >= 0 else text)
+        except ValueError:
+            raise StackError(f"callsim reconcile failed ({process.returncode}): {(out + err).decode()[-800:]}") from None
+        return report
 
 
 def free_port() -> int:
@@ -119,7 +149,7 @@ async def open_target(options: StackOptions) -> AsyncIterator[Target]:
         if not options.calcom_url:
             raise StackError("--webhook-url needs --calcom-url (the Cal.com the webhook books into)")
         yield Target(options.webhook_url, options.calcom_url, options.database_url, options.calcom_api_key,
-                     options.retell_api_key)
+                     options.retell_api_key, redis_url=options.redis_url)
         return
     workdir = Path(tempfile.mkdtemp(prefix="callsim-"))
     log_dir = options.log_dir or workdir
@@ -156,7 +186,8 @@ async def open_target(options: StackOptions) -> AsyncIterator[Target]:
         processes.append(core)
         webhook_url = f"http://127.0.0.1:{port}"
         await _wait_ready(core, f"{webhook_url}/readyz")
-        yield Target(webhook_url, calcom_url, database_url, options.calcom_api_key, retell_key, log_dir)
+        yield Target(webhook_url, calcom_url, database_url, options.calcom_api_key, retell_key, log_dir,
+                     options.redis_url)
     finally:
         for process in reversed(processes):
             process.stop()

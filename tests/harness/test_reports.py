@@ -9,10 +9,10 @@ from xml.etree import ElementTree as ET
 from rich.console import Console
 
 from harness.latency import summarise
-from harness.reports.console import print_run
-from harness.reports.html import write_html
-from harness.reports.json_report import write_json
-from harness.reports.junit import write_junit
+from harness.reporting.console import print_run
+from harness.reporting.html import write_html
+from harness.reporting.json_report import write_json
+from harness.reporting.junit import write_junit
 from harness.results import (
     CallRecord,
     FunctionCallRecord,
