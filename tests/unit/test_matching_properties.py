@@ -8,15 +8,19 @@ where German puts a boundary, umlauts written out or lost.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from booking_core.bench_matching import load
+from booking_core.bench_matching import BERLIN, load
+from booking_core.german_time import parse_when
 from booking_core.service_matching import ServiceMatcher
 
 CATALOG: list[str] = load("service_utterances.yaml")["catalog"]
 MATCHER = ServiceMatcher(CATALOG)
+NOW = datetime(2026, 11, 27, 19, 30, tzinfo=BERLIN)
 # where the catalog's compounds break into words of their own
 BOUNDARIES = ("herren", "damen", "kinder", "haar", "maschinen", "bart", "nass", "ansatz",
               "dauer", "hoch", "steck", "braut", "kopf", "keratin")
@@ -74,3 +78,14 @@ def test_one_asr_slip_still_finds_the_service(case: tuple[str, str]) -> None:
 @pytest.mark.parametrize("name", CATALOG)
 def test_every_name_matches_itself(name: str) -> None:
     assert MATCHER.match(name).name == name
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(st.text(max_size=120))
+def test_any_text_gives_an_answer_never_an_error(text: str) -> None:
+    result = MATCHER.match(text)
+    assert result.name is None or result.name in CATALOG
+    assert result.reason in {"exact", "alias", "fuzzy", "lexicon", "ambiguous", "negated", "none"}
+    assert (result.name is None) or result.candidates[0][0] == result.name
+    found = parse_when(text, now=NOW)
+    assert found is None or found.date is None or found.date >= NOW.date()
