@@ -7,39 +7,39 @@ from pathlib import Path
 
 import httpx
 
+from mock_calcom.app import create_app
 from mock_calcom.bench import bench_slots
 from mock_calcom.cli import mock_calcom_command
 from mock_calcom.launcher import running_mock
+from mock_calcom.settings import MockSettings
 
 
-def test_cli_options_reach_the_server(tmp_path: Path) -> None:
-    profile = tmp_path / "profile.yaml"
-    profile.write_text(
-        "faults:\n  - {kind: http_503, method: GET, path: /v2/slots, count: 1}\nconfig: {rate_limit: true}\n"
-    )
+def test_cli_options_reach_the_server() -> None:
     args = [
         "--faults",
-        str(profile),
+        "lost_response",
         "--seed",
         "3",
         "--race-window-ms",
         "40",
         "--api-key",
         "cal_secret",
-        "--conflict-status",
-        "409",
     ]
-    with running_mock(*args) as base_url:
+    with running_mock(*args, "--conflict-status", "409", "--rate-limit") as base_url:
         config = httpx.get(f"{base_url}/_control/config").json()
         assert (
             config["seed"],
             config["race_window_ms"],
             config["conflict_status"],
             config["rate_limit"],
-        ) == (3, 40, 409, True)
-        assert [r["kind"] for r in httpx.get(f"{base_url}/_control/faults").json()["faults"]] == [
-            "http_503"
-        ]
+        ) == (
+            3,
+            40,
+            409,
+            True,
+        )
+        (rule,) = httpx.get(f"{base_url}/_control/faults").json()["faults"]
+        assert rule["kind"] == "commit_then_timeout" and rule["count"] == 1
         denied = httpx.get(
             f"{base_url}/v2/event-types", headers={"Authorization": "Bearer cal_other"}
         )
@@ -50,10 +50,14 @@ def test_cli_options_reach_the_server(tmp_path: Path) -> None:
         assert allowed.status_code == 200 and "X-RateLimit-Remaining-Default" in allowed.headers
 
 
-def test_cli_accepts_a_shipped_profile_by_name() -> None:
-    with running_mock("--faults", "lost_response") as base_url:
-        (rule,) = httpx.get(f"{base_url}/_control/faults").json()["faults"]
-        assert rule["kind"] == "commit_then_timeout" and rule["count"] == 1
+def test_a_profile_file_sets_faults_and_config(tmp_path: Path) -> None:
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(
+        "faults:\n  - {kind: http_503, method: GET, path: /v2/slots, count: 1}\nconfig: {race_window_ms: 25}\n"
+    )
+    state = create_app(MockSettings(faults=profile, seed=1)).state.mock
+    assert [r["kind"] for r in state.faults.snapshot()] == ["http_503"]
+    assert state.config.race_window_ms == 25
 
 
 def test_command_signature_for_mounting() -> None:

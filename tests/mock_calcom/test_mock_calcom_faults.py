@@ -57,37 +57,37 @@ def test_random_latency_stays_in_its_distribution(
 
 
 def test_just_under_and_just_over_the_client_timeout(mock: MockClient) -> None:
-    # Scaled to a 0.4 s client timeout to keep the test quick; the defaults are 1.4 s and 1.6 s.
-    under, _ = timed(
-        lambda: get_slots(mock, "latency_just_under;client_timeout_ms=400", timeout=0.4)
-    )
-    assert isinstance(under, httpx.Response) and under.status_code == 200
-    over, _ = timed(lambda: get_slots(mock, "latency_just_over;client_timeout_ms=400", timeout=0.4))
-    assert isinstance(over, httpx.ReadTimeout)
+    # A 0.6 s client timeout and wide margins keep this quick and steady on a busy machine; the
+    # defaults (1.4 s and 1.6 s around 1.5 s) are checked in the unit tests.
+    under = get_slots(mock, "latency_just_under;client_timeout_ms=600;margin_ms=400", timeout=0.6)
+    assert under.status_code == 200
+    with pytest.raises(httpx.ReadTimeout):
+        get_slots(mock, "latency_just_over;client_timeout_ms=600;margin_ms=400", timeout=0.6)
+    assert [e["delay_ms"] for e in mock.journal()] == [200, 1000]
 
 
 # --- hangs and slow bodies --------------------------------------------------------------------------
 
 
 def test_hang_outlasts_the_client_and_books_nothing(mock: MockClient) -> None:
-    outcome, elapsed = timed(
-        lambda: mock.book(DAMENSCHNITT, START, headers={"X-Mock-Fault": "hang"}, timeout=0.5)
-    )
-    assert isinstance(outcome, httpx.ReadTimeout) and elapsed < 1.5
+    with pytest.raises(httpx.ReadTimeout):
+        mock.book(DAMENSCHNITT, START, headers={"X-Mock-Fault": "hang"}, timeout=0.5)
     assert mock.ledger() == []
-    time.sleep(0.1)
-    assert mock.journal()[-1]["outcome"] == "client_gone"
+    deadline = time.monotonic() + 2
+    while mock.journal()[-1]["outcome"] != "client_gone" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert mock.journal()[-1]["outcome"] == "client_gone"  # the server stopped waiting as well
 
 
 def test_hang_is_bounded_by_max_hang_s(mock: MockClient) -> None:
     mock.config(max_hang_s=0.5)
     outcome, elapsed = timed(lambda: get_slots(mock, "hang;seconds=60", timeout=5))
-    assert isinstance(outcome, httpx.RemoteProtocolError) and 0.5 <= elapsed < 2
+    assert isinstance(outcome, httpx.RemoteProtocolError) and 0.5 <= elapsed < 4
 
 
 def test_slow_body_sends_headers_then_dribbles_past_the_read_timeout(mock: MockClient) -> None:
-    timeout = httpx.Timeout(5, read=0.3)
-    headers = {**SLOTS, "X-Mock-Fault": "slow_body;chunk_delay_ms=600;chunks=3"}
+    timeout = httpx.Timeout(5, read=0.5)
+    headers = {**SLOTS, "X-Mock-Fault": "slow_body;chunk_delay_ms=1500;chunks=3"}
     with mock.http.stream(
         "GET", "/v2/slots", params=SLOTS_PARAMS, headers=headers, timeout=timeout
     ) as response:
