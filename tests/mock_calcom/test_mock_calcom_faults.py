@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -347,3 +348,23 @@ def test_every_shipped_profile_loads(mock: MockClient) -> None:
     for name in profile_names():
         assert mock.http.put("/_control/faults", json={"profile": name}).status_code == 200, name
     assert {"calcom_hang", "calcom_slow", "lost_response", "flaky_5xx"} <= set(profile_names())
+
+
+QUICK_PARAMS = {
+    "hang": ";seconds=0.2",
+    "commit_then_timeout": ";seconds=0.2",
+    "slow_body": ";chunk_delay_ms=10",
+    "latency_just_under": ";client_timeout_ms=100",
+    "latency_just_over": ";client_timeout_ms=100",
+    "random_latency": ";max_ms=50",
+    "latency": ";ms=10",
+}
+
+
+@pytest.mark.parametrize("kind", FAULT_KINDS)
+def test_every_kind_is_applied_and_journaled(mock: MockClient, kind: str) -> None:
+    # Resets, empty replies and closed hangs are the point of some kinds.
+    with contextlib.suppress(httpx.TransportError):
+        get_slots(mock, kind + QUICK_PARAMS.get(kind, ""), timeout=3)
+    (entry,) = mock.journal()
+    assert entry["faults"] == [kind] and entry["fault"] == kind
