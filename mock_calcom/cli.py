@@ -14,7 +14,7 @@ from mock_calcom.settings import MockSettings
 
 
 def mock_calcom_command(
-    port: Annotated[int, typer.Option(help="TCP port to listen on (0 = any free port)")] = 8001,
+    port: Annotated[int, typer.Option(help="TCP port to listen on")] = 8001,
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     faults: Annotated[
         Path | None,
