@@ -1,0 +1,268 @@
+"""The stateful property test: callers book, cancel and reschedule a few slots through the real HTTP
+stack while hypothesis draws the faults; harness.history and harness.invariants judge.
+
+After every step: truthful answers, one winner per slot (from the history), no double booking at
+Cal.com or in the DB, no ghost. At the end of each example, once Cal.com is healthy and quiet: no
+orphan the core lost track of (its row not flagged for the reconciler), then after a reconcile pass
+no orphan at all, and the end state agrees with every answer a caller heard.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import httpx
+from hypothesis import note
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from harness.history import ActiveBooking, History, Slot, check
+from harness.invariants import (
+    Snapshot,
+    calcom_double_bookings,
+    db_double_bookings,
+    find_violations,
+    ghosts,
+)
+from tests.reliability.live_stack import LiveStack
+from tests.reliability.reproduction import reproduction_yaml
+from tests.reliability.schedule import (
+    CALLERS,
+    Book,
+    Caller,
+    Cancel,
+    FaultChoice,
+    Operation,
+    Reschedule,
+    SalonSlot,
+    Step,
+    db_faults,
+    fault_sets,
+    moves,
+    operations,
+)
+
+_seeds = itertools.count(1000)
+
+
+@dataclass
+class Totals:
+    """What a run did, over all examples: the figures `make soak` prints."""
+
+    examples: int = 0
+    operations: int = 0
+    faults_injected: int = 0
+    outcomes: Counter[str] = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list)
+    anomalies: list[str] = field(default_factory=list)
+    first_caught_in_example: int | None = None
+
+    def summary(self) -> str:
+        p95 = statistics.quantiles(self.latencies, n=20)[-1] if len(self.latencies) >= 20 else None
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
+        return (f"examples {self.examples}, operations {self.operations}, faults injected {self.faults_injected}, "
+                f"anomalies {len(self.anomalies)}; answers: {outcomes}; latency p95 "
+                f"{'–' if p95 is None else f'{p95 * 1000:.0f} ms'}, max "
+                f"{max(self.latencies, default=0) * 1000:.0f} ms")
+
+
+class Anomalies(AssertionError):
+    pass
+
+
+def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals, *,
+                 with_db_faults: bool = True, initial_race_window_ms: int = 0) -> type[RuleBasedStateMachine]:
+    """A state machine class bound to one running stack (hypothesis instantiates it per example)."""
+    db_fault = db_faults(with_db_faults)
+    ops = operations(slots, db_fault=db_fault)
+    by_slot = {s.slot: s for s in slots}
+
+    class BookingMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            totals.examples += 1
+            stack.reset_mock(seed=next(_seeds))
+            stack.wipe_bookings()
+            self.history = History()
+            self.steps: list[Step] = []
+            self.faults: list[FaultChoice] = []
+            self.race_window_ms = 0
+            if initial_race_window_ms:
+                self.calcom_race_window(initial_race_window_ms)
+            self.fault_hits = 0
+            self.problems: list[str] = []
+            self.failed = False
+
+        # -- what callers do -------------------------------------------------------------------
+
+        # Each step draws the Cal.com faults in force while it runs (often none).
+
+        @rule(op=ops, faults=fault_sets())
+        def one_caller(self, op: Operation, faults: list[FaultChoice]) -> None:
+            self._run(Step("ops", faults=faults, ops=[op]))
+
+        @rule(batch=st.lists(ops, min_size=2, max_size=4), faults=fault_sets())
+        def callers_at_once(self, batch: list[Operation], faults: list[FaultChoice]) -> None:
+            self._run(Step("ops", faults=faults, ops=batch, concurrent=True))
+
+        @rule(op=ops, faults=fault_sets())
+        def answer_lost_then_retried(self, op: Operation, faults: list[FaultChoice]) -> None:
+            """Retell never heard the answer and sends the same call again."""
+            self._run(Step("ops", faults=faults, ops=[op], lost_answer=True))
+
+        @rule(wanted=st.sampled_from(slots),
+              callers=st.lists(st.sampled_from(CALLERS), min_size=2, max_size=3, unique=True),
+              db=st.lists(db_fault, min_size=3, max_size=3), faults=fault_sets())
+        def rush_on_one_slot(self, wanted: SalonSlot, callers: list[Caller], db: list[bool],
+                             faults: list[FaultChoice]) -> None:
+            self._run(Step("ops", faults=faults, concurrent=True,
+                           ops=[Book(c, wanted, f) for c, f in zip(callers, db, strict=False)]))
+
+        @precondition(lambda self: bool(self._holdings()))
+        @rule(data=st.data(), faults=fault_sets())
+        def caller_changes_their_mind(self, data: st.DataObject, faults: list[FaultChoice]) -> None:
+            """Cancel or move an appointment the caller was told about (not a random slot)."""
+            caller, held = data.draw(st.sampled_from(self._holdings()), label="appointment")
+            choices: list[Operation] = [Cancel(caller, held)] + [
+                Reschedule(caller, held, new, data.draw(db_fault, label="db_fault"))
+                for old, new in moves(slots) if old == held]
+            self._run(Step("ops", faults=faults, ops=[data.draw(st.sampled_from(choices), label="change")]))
+
+        # -- Cal.com's own race ------------------------------------------------------------------
+
+        @rule(ms=st.sampled_from([0, 50]))
+        def calcom_race_window(self, ms: int) -> None:
+            """Cal.com's check-then-insert gap: two creates of one slot may both succeed."""
+            stack.configure_mock(race_window_ms=ms)
+            self.race_window_ms = ms
+            self.steps.append(Step("race_window", race_window_ms=ms))
+
+        # -- judging ---------------------------------------------------------------------------
+
+        @invariant()
+        def nothing_double_booked(self) -> None:
+            snapshot = stack.snapshot()
+            assert snapshot.appointments is not None
+            self._judge(check(self.history.operations) + [
+                v.detail for v in calcom_double_bookings(snapshot.bookings)
+                + db_double_bookings(snapshot.appointments) + ghosts(snapshot)])
+
+        def teardown(self) -> None:
+            self.fault_hits += stack.fault_hits()
+            stack.set_faults([])
+            stack.configure_mock(race_window_ms=0)
+            done = self.history.operations
+            totals.operations += len(done)
+            totals.faults_injected += self.fault_hits + sum(1 for step in self.steps for op in step.ops
+                                                            if op.db_fault)
+            totals.outcomes.update(f"{op.kind} {op.outcome}" for op in done)
+            if self.failed:
+                return
+            if not stack.wait_quiet():
+                self.problems.append("Cal.com traffic did not settle within 8 s after the faults were cleared")
+            found = self._untracked_orphans(stack.snapshot())
+            report = stack.reconcile()
+            found += [f"reconcile failed: {error}" for error in report["errors"]]
+            snapshot = stack.snapshot()
+            assert snapshot.appointments is not None
+            final = [ActiveBooking(a.id, a.call_id, Slot(a.resource, a.start, a.end))
+                     for a in snapshot.appointments if a.confirmed]
+            self._judge(found + [v.detail for v in find_violations(snapshot)] + check(done, final))
+
+        # -- machinery -------------------------------------------------------------------------
+
+        def _run(self, step: Step) -> None:
+            if step.faults != self.faults:
+                self.fault_hits += stack.fault_hits()  # the mock's counters restart with new rules
+                stack.set_faults([f.rule() for f in step.faults])
+                self.faults = step.faults
+            self.steps.append(step)
+            if step.concurrent:
+                with ThreadPoolExecutor(len(step.ops), thread_name_prefix="caller") as pool:
+                    step.answers = list(pool.map(lambda op: self._perform(op, step), step.ops))
+            else:
+                step.answers = [self._perform(op, step) for op in step.ops]
+            self._judge([])
+
+        def _perform(self, op: Operation, step: Step) -> str:
+            call_id = f"call_{next(_seeds)}_{op.caller.phone[-2:]}"
+            answer = self._call(op, call_id, heard=not step.lost_answer)
+            if step.lost_answer:
+                answer = self._call(op, call_id, heard=True)
+            return answer
+
+        def _call(self, op: Operation, call_id: str, *, heard: bool) -> str:
+            name, args = op.request()
+            old = op.source.slot if isinstance(op, Reschedule) else None
+            labels = [f.label() for f in self.faults] + (["db_confirm"] if op.db_fault else []) + (
+                [f"race_window {self.race_window_ms} ms"] if self.race_window_ms else [])
+            entry = self.history.invoke(op.caller.phone, op.kind, call_id, op.target.slot, old_slot=old,
+                                        faults=labels)
+            try:
+                answer = stack.call(name, args, call_id=call_id, phone=op.caller.phone,
+                                    fault="db_confirm" if op.db_fault else None)
+            except httpx.HTTPError as exc:
+                self.history.complete(entry, "unknown", error="no_answer")
+                self.problems.append(f"the webhook never answered {entry.describe()}: {exc!r}")
+                return "no answer"
+            totals.latencies.append(answer.elapsed_s)
+            if answer.status != 200 or "success" not in answer.body:
+                self.history.complete(entry, "unknown", error=f"http_{answer.status}")
+                self.problems.append(f"HTTP {answer.status} for {entry.describe()}: {answer.text[:200]}")
+                return f"HTTP {answer.status}"
+            if not heard:
+                self.history.complete(entry, "unknown", error="answer_lost")
+                return "lost"
+            self.history.complete(entry, "ok" if answer.success else "fail",
+                                  appointment_id=answer.data.get("appointment_id") if answer.success else None,
+                                  message=answer.message, error=answer.error)
+            return "ok" if answer.success else str(answer.error)
+
+        def _holdings(self) -> list[tuple[Caller, SalonSlot]]:
+            """What each caller was told they hold, in answer order."""
+            held: list[tuple[Caller, SalonSlot]] = []
+            callers = {c.phone: c for c in CALLERS}
+            for op in sorted(self.history.operations, key=lambda o: o.answered_at):
+                if op.outcome != "ok":
+                    continue
+                given_up = op.gives_up
+                if given_up is not None and (callers[op.caller], by_slot[given_up]) in held:
+                    held.remove((callers[op.caller], by_slot[given_up]))
+                if op.takes:
+                    held.append((callers[op.caller], by_slot[op.slot]))
+            return held
+
+        def _untracked_orphans(self, snapshot: Snapshot) -> list[str]:
+            """Orphans the core neither compensated nor flagged for the reconciler: only the
+            reconciler's full listing would ever find them."""
+            flags = {str(r[0]): (str(r[1]), str(r[2]))
+                     for r in stack.sql("SELECT id, status, sync_status FROM appointments")}
+            found = []
+            for booking in snapshot.bookings:
+                if not booking.active or not booking.appointment_id:
+                    continue
+                status, sync = flags.get(booking.appointment_id, ("no row", "in_sync"))
+                if status != "confirmed" and sync == "in_sync":
+                    found.append(f"untracked orphan: Cal.com booking {booking.uid} ({booking.host}, "
+                                 f"{booking.start:%H:%M} UTC) is active, its appointment is {status} and marked "
+                                 "in_sync: the SAGA neither compensated nor flagged it")
+            return found
+
+        def _judge(self, found: list[str]) -> None:
+            found = self.problems + found
+            if not found:
+                return
+            self.failed = True
+            totals.anomalies.extend(found)
+            if totals.first_caught_in_example is None:
+                totals.first_caught_in_example = totals.examples
+            note(reproduction_yaml(self.steps, found))
+            note("history:\n" + "\n".join(op.describe() + (f" [{', '.join(op.faults)}]" if op.faults else "")
+                                          for op in self.history.operations))
+            raise Anomalies("\n".join(found))
+
+    return BookingMachine

@@ -1,0 +1,76 @@
+"""A failing schedule, printed as a scenario file (scenarios/README.md) an engineer can replay.
+
+Each operation becomes one scenario, in order, with the Cal.com faults, race window and core fault
+that were in force. Operations that ran at the same time share a `burst-<n>` tag. The exact
+function call the machine made is in each description, since the simulated agent words it itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import yaml
+
+from harness.clock import GERMAN_MONTHS
+from tests.reliability.schedule import Book, Cancel, Operation, SalonSlot, Step
+
+
+def _spoken(target: SalonSlot) -> str:
+    start = target.slot.start
+    clock = f"{start.hour} Uhr" if not start.minute else f"{start.hour}:{start.minute:02d} Uhr"
+    return f"am {start.day}. {GERMAN_MONTHS[start.month - 1]} um {clock}"
+
+
+def _turn(op: Operation) -> str:
+    if isinstance(op, Book):
+        return f"Ich möchte einen {op.target.service} {_spoken(op.target)}, mein Name ist {op.caller.name}."
+    if isinstance(op, Cancel):
+        return f"Ich möchte meinen Termin {_spoken(op.target)} absagen."
+    return f"Ich möchte meinen Termin {_spoken(op.source)} verschieben, auf {_spoken(op.target)}."
+
+
+def _scenario(index: int, op: Operation, step: Step, answer: str, faults: list[dict[str, Any]],
+              race_window_ms: int, burst: int | None) -> dict[str, Any]:
+    name, args = op.request()
+    day = op.target.slot.start
+    scenario: dict[str, Any] = {
+        "name": f"repro-{index:03d}-{op.kind}",
+        "description": f"{name}({args}) by {op.caller.name}"
+                       + (" [answer lost, Retell retried]" if step.lost_answer else "") + f" → {answer}",
+        "tags": ["reproduction"] + ([f"burst-{burst}"] if burst is not None else []),
+        "now": {"at": day.replace(hour=8, minute=0).isoformat()},
+        "caller": {"name": op.caller.name, "phone": op.caller.phone},
+        "turns": [_turn(op)],
+        "exclusive": True,
+    }
+    if faults:
+        scenario["faults"] = faults
+    if race_window_ms:
+        scenario["mock"] = {"race_window_ms": race_window_ms}
+    if op.db_fault:
+        scenario["core_faults"] = ["db_confirm"]
+    return scenario
+
+
+def reproduction_yaml(steps: Sequence[Step], anomalies: Sequence[str]) -> str:
+    race_window_ms = 0
+    scenarios: list[dict[str, Any]] = []
+    bursts = 0
+    for step in steps:
+        if step.what == "race_window":
+            race_window_ms = step.race_window_ms
+        else:
+            faults = [choice.rule() for choice in step.faults]
+            burst = None
+            if step.concurrent:
+                bursts += 1
+                burst = bursts
+            answers = step.answers + ["?"] * (len(step.ops) - len(step.answers))
+            for op, answer in zip(step.ops, answers, strict=True):
+                scenarios.append(_scenario(len(scenarios) + 1, op, step, answer, faults, race_window_ms, burst))
+    header = "# Minimal failing schedule found by tests/reliability (hypothesis).\n" + "".join(
+        f"# anomaly: {line}\n" for line in anomalies)
+    body = yaml.safe_dump({"scenarios": scenarios}, allow_unicode=True,
+                          sort_keys=False, width=120)
+    return header + body
