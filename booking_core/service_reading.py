@@ -364,8 +364,19 @@ def _names_one_stem(w: _Word, vocabulary: Vocabulary) -> bool:
 
 def _mark_negations(words: list[_Word]) -> None:
     """"keine Farbe", "ohne Bart", "nicht färben": the next content words of the clause;
-    "Färben möchte ich nicht": the clause before a final "nicht"."""
+    "Färben möchte ich nicht", "Dauerwelle nein danke": the clause before a final "nicht"/"nein"
+    ("nein" before a wish answers a question: "Nein, ich möchte eine Dauerwelle")."""
     for i, w in enumerate(words):
+        if w.text in {"nein", "nee"}:
+            if any(x.readings for x in words[:i] if x.clause == w.clause):
+                for x in words[:i]:
+                    x.negated = x.negated or x.clause == w.clause
+            elif any(x.readings for x in words[i + 1:]):
+                # "Damenschnitt? Nein, Herrenschnitt": a correction of the wish before it
+                said_before = [x.clause for x in words[:i] if x.readings]
+                for x in words[:i]:
+                    x.negated = x.negated or (bool(said_before) and x.clause == said_before[-1])
+            continue
         if w.text not in _NEGATION or w.not_only or w.open_choice:
             continue
         after = [x for x in words[i + 1:] if x.clause == w.clause]

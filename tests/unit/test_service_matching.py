@@ -174,6 +174,12 @@ def test_negation(salon: ServiceMatcher) -> None:
     assert salon.match("Bitte keine Dauerwelle").reason == "negated"
 
 
+def test_corrections_take_the_later_wish(salon: ServiceMatcher) -> None:
+    assert salon.match("Damenschnitt? Nein, Herrenschnitt").name == "Herrenschnitt"
+    assert salon.match("Dauerwelle nein danke, lieber glätten").name == "Keratin-Glättung"
+    assert salon.match("Nein, ich möchte eine Dauerwelle").name == "Dauerwelle"
+
+
 def test_two_services_in_one_sentence(salon: ServiceMatcher) -> None:
     r = salon.match("Ich hätte gern eine Tönung und danach noch eine Kopfmassage")
     assert r.name is None and {"Tönung", "Kopfmassage"} <= set(names(r))

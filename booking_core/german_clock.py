@@ -1,0 +1,192 @@
+"""What time a caller means: "halb drei", "Viertel vor vier", "kurz nach zwei", "vormittags".
+
+Words arrive folded (`german_text.fold`); hours are read inside business hours. The rules are
+documented in `german_time`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from datetime import time as Time
+
+from booking_core.german_days import MONTHS, WEEKDAY_WORD, is_weekday
+from booking_core.german_numbers import cardinal
+
+
+def read_part_of_day(words: list[str], opening: Time, closing: Time
+                 ) -> tuple[tuple[Time, Time] | None, str | None]:
+    window: tuple[Time, Time] | None = None
+    half: str | None = None
+    early = (opening, max(Time(11), opening))
+    for i, w in enumerate(words):
+        before = words[i - 1] if i else ""
+        weekday_part = WEEKDAY_WORD.match(w)
+        if weekday_part and weekday_part.group(2):
+            w = weekday_part.group(2)
+        if w in {"fruh", "fruhs", "morgens"} or (w == "morgen" and (
+                before in {"heute", "am", "morgen"} or is_weekday(before) or weekday_part)):
+            window, half = early, "am"
+        elif w in {"vormittag", "vormittags"}:
+            window, half = (opening, Time(12)), "am"
+        elif w in {"mittag", "mittags", "mittagszeit", "mittagspause"} and before != "nach":
+            window, half = (Time(12), Time(14)), "noon"
+        elif w in {"nachmittag", "nachmittags"} or (w == "mittag" and before == "nach"):
+            window, half = (Time(14), closing), "pm"
+        elif (w in {"abend", "abends", "feierabend"} and before != "guten") or (
+                w == "arbeit" and words[max(0, i - 2)] == "nach"):
+            window, half = (min(Time(17), closing), closing), "pm"
+        else:
+            continue
+        # "am frühen Nachmittag", "am späten Vormittag": one half of it
+        if before.startswith(("fruh", "spat")) and before not in {"fruh", "fruhs"} and window:
+            start, end = (datetime.combine(date.min, t) for t in window)
+            middle = (start + (end - start) / 2).time()
+            window = (window[0], middle) if before.startswith("fruh") else (middle, window[1])
+    return window, half
+
+
+def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
+           ) -> Time | tuple[Time, Time] | None:
+    """The last time said, or a window for "kurz nach zwei", "ab 15 Uhr", "zwischen 14 und 16"."""
+    result: Time | tuple[Time, Time] | None = None
+    n = len(words)
+    i = 0
+
+    def hour_at(j: int) -> int | None:
+        if j >= n:
+            return None
+        w = words[j].rstrip(".")
+        value = cardinal(w)
+        if value is None and w in {"ein", "eine", "einer"} and j + 1 < n and words[j + 1] == "uhr":
+            value = 1
+        return value if value is not None and 0 <= value <= 24 else None
+
+    def read(h: int, m: int = 0, explicit: bool = False) -> Time | None:
+        return _business_hour(h, m, half, opening, closing, explicit)
+
+    while i < n:
+        w = words[i]
+        nxt = words[i + 1] if i + 1 < n else ""
+        m_clock = re.fullmatch(r"(\d{1,2})[:.](\d{2})", w)
+        if m_clock and int(m_clock.group(2)) < 60 and (
+                ":" in w or nxt == "uhr" or (i and words[i - 1] in {"um", "gegen", "ab", "bis"})):
+            h, m = int(m_clock.group(1)), int(m_clock.group(2))
+            result = _windowed(words, i, read(h, m, h > 12), opening, closing) or result
+            i += 1
+            continue
+        if w == "halb" and hour_at(i + 1) is not None:
+            h = hour_at(i + 1)
+            result = read((h - 1) % 12 or 12, 30) or result  # type: ignore[operator]
+            i += 2
+            continue
+        if w in {"viertel", "dreiviertel"} or (w == "drei" and nxt == "viertel"):
+            if w == "drei":
+                i += 1
+                w = "dreiviertel"
+            after = words[i + 1] if i + 1 < n else ""
+            if after in {"nach", "vor"} and hour_at(i + 2) is not None:
+                h = hour_at(i + 2)
+                t = (h, 15) if after == "nach" else ((h - 1) % 12 or 12, 45)  # type: ignore
+                result = read(*t) or result
+                i += 3
+                continue
+            if hour_at(i + 1) is not None:
+                h = hour_at(i + 1)
+                m = 45 if w == "dreiviertel" else 15
+                result = read((h - 1) % 12 or 12, m) or result  # type: ignore[operator]
+                i += 2
+                continue
+        minutes = cardinal(w)
+        if minutes is not None and 1 <= minutes <= 29 and nxt in {"nach", "vor"} and \
+                i + 2 < n and words[i + 2] != "uhr":
+            if words[i + 2] == "halb" and hour_at(i + 3) is not None:
+                h = (hour_at(i + 3) - 1) % 12 or 12  # type: ignore[operator]
+                m = 30 + minutes if nxt == "nach" else 30 - minutes
+                result = read(h, m) or result
+                i += 4
+                continue
+            if hour_at(i + 2) is not None and words[i + 2] not in MONTHS:
+                h = hour_at(i + 2)
+                t = (h, minutes) if nxt == "nach" else ((h - 1) % 12 or 12, 60 - minutes)
+                result = read(*t) or result  # type: ignore[arg-type]
+                i += 3
+                continue
+        if w == "kurz" and nxt in {"nach", "vor"} and hour_at(i + 2) is not None:
+            h = hour_at(i + 2)
+            at = read(h)  # type: ignore[arg-type]
+            if at is not None:
+                start = datetime.combine(date.min, at)
+                result = (at, (start + timedelta(minutes=15)).time()) if nxt == "nach" else (
+                    (start - timedelta(minutes=15)).time(), at)
+            i += 3
+            continue
+        if w == "zwischen" and hour_at(i + 1) is not None:
+            j = i + 2 + (words[i + 2] == "uhr" if i + 2 < n else 0)
+            if j + 1 < n and words[j] == "und" and hour_at(j + 1) is not None:
+                a, b = read(hour_at(i + 1)), read(hour_at(j + 1))  # type: ignore[arg-type]
+                if a and b:
+                    result = (a, b) if a < b else (b, a)
+                i = j + 2
+                continue
+        h = hour_at(i)
+        if h is not None and _is_hour_context(words, i):
+            m = 0
+            j = i + 1
+            if nxt == "uhr":
+                j = i + 2
+                minute = cardinal(words[j]) if j < n else None
+                if minute is not None and 0 <= minute < 60 and (j + 1 >= n or words[j + 1] not in
+                                                                  {"uhr", "nach", "vor"}):
+                    m = minute
+                    j += 1
+            at = read(h, m, h > 12 or (nxt == "uhr" and h == 0))
+            result = _windowed(words, i, at, opening, closing) or result
+            i = j
+            continue
+        i += 1
+    return result
+
+
+def _is_hour_context(words: list[str], i: int) -> bool:
+    before = words[i - 1] if i else ""
+    after = words[i + 1] if i + 1 < len(words) else ""
+    if after in MONTHS or after in {"tage", "tagen", "wochen", "woche", "minuten", "stunden",
+                                     "monate", "monaten", "jahre", "leute", "personen"}:
+        return False
+    return after == "uhr" or before in {"um", "gegen", "ab", "bis", "vor", "nach", "punkt", "so",
+                                        "ca", "circa", "etwa", "zirka", "ungefahr"}
+
+
+def _windowed(words: list[str], i: int, at: Time | None, opening: Time, closing: Time
+              ) -> Time | tuple[Time, Time] | None:
+    """"ab 15 Uhr"/"nach 15 Uhr" and "bis 11"/"vor 11" open a window; else the time itself."""
+    if at is None:
+        return None
+    before = words[i - 1] if i else ""
+    if before in {"ab", "nach"}:
+        return (at, closing) if at < closing else at
+    if before in {"bis", "vor"}:
+        return (opening, at) if at > opening else at
+    return at
+
+
+def _business_hour(h: int, m: int, half: str | None, opening: Time, closing: Time,
+                   explicit: bool) -> Time | None:
+    if not (0 <= h <= 24 and 0 <= m < 60):
+        return None
+    if explicit or h > 12:
+        return Time(h % 24, m)
+    if half == "am":
+        return Time(h % 12, m)
+    if half in {"pm", "noon"}:
+        return Time(h % 12 + 12, m) if h != 12 else Time(12, m)
+    options = [Time(h % 12, m), Time(h % 12 + 12, m)] if h != 12 else [Time(12, m)]
+
+    def distance(t: Time) -> int:
+        minutes = t.hour * 60 + t.minute
+        lo, hi = opening.hour * 60 + opening.minute, closing.hour * 60 + closing.minute
+        return 0 if lo <= minutes < hi else min(abs(minutes - lo), abs(minutes - hi))
+
+    return min(options, key=distance)
+
