@@ -66,6 +66,12 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
         return _business_hour(h, m, half, opening, closing, explicit)
 
     while i < n:
+        start = i
+
+        def said(at: Time | None, start: int = start) -> Time | tuple[Time, Time] | None:
+            # "ab halb drei", "bis Viertel nach zehn": the word before the time decides
+            return _windowed(words, start, at, opening, closing)
+
         w = words[i]
         nxt = words[i + 1] if i + 1 < n else ""
         m_clock = re.fullmatch(r"(\d{1,2})[:.](\d{2})", w)
@@ -77,7 +83,7 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
             continue
         if w == "halb" and hour_at(i + 1) is not None:
             h = hour_at(i + 1)
-            result = read((h - 1) % 12 or 12, 30) or result  # type: ignore[operator]
+            result = said(read((h - 1) % 12 or 12, 30)) or result  # type: ignore[operator]
             i += 2
             continue
         if w in {"viertel", "dreiviertel"} or (w == "drei" and nxt == "viertel"):
@@ -88,13 +94,13 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
             if after in {"nach", "vor"} and hour_at(i + 2) is not None:
                 h = hour_at(i + 2)
                 t = (h, 15) if after == "nach" else ((h - 1) % 12 or 12, 45)  # type: ignore
-                result = read(*t) or result
+                result = said(read(*t)) or result
                 i += 3
                 continue
             if hour_at(i + 1) is not None:
                 h = hour_at(i + 1)
                 m = 45 if w == "dreiviertel" else 15
-                result = read((h - 1) % 12 or 12, m) or result  # type: ignore[operator]
+                result = said(read((h - 1) % 12 or 12, m)) or result  # type: ignore[operator]
                 i += 2
                 continue
         minutes = cardinal(w)
@@ -103,13 +109,13 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
             if words[i + 2] == "halb" and hour_at(i + 3) is not None:
                 h = (hour_at(i + 3) - 1) % 12 or 12  # type: ignore[operator]
                 m = 30 + minutes if nxt == "nach" else 30 - minutes
-                result = read(h, m) or result
+                result = said(read(h, m)) or result
                 i += 4
                 continue
             if hour_at(i + 2) is not None and words[i + 2] not in MONTHS:
                 h = hour_at(i + 2)
                 t = (h, minutes) if nxt == "nach" else ((h - 1) % 12 or 12, 60 - minutes)
-                result = read(*t) or result  # type: ignore[arg-type]
+                result = said(read(*t)) or result  # type: ignore[arg-type]
                 i += 3
                 continue
         if w == "kurz" and nxt in {"nach", "vor"} and hour_at(i + 2) is not None:

@@ -66,7 +66,8 @@ def read_day(words: list[str], today: date, today_said: bool) -> date | None:
             result = today + timedelta(1)
         elif w == "ubermorgen":
             result = today + timedelta(2)
-        elif w in {"tagen", "tag", "wochen", "woche"} and i >= 2 and words[i - 2] == "in":
+        elif w in {"tagen", "tag", "wochen", "woche"} and i >= 2 and words[i - 2] == "in" and \
+                not (w.startswith("woche") and any(is_weekday(x) for x in words)):
             count = 1 if before in {"einer", "einem", "ein", "eine"} else cardinal(before)
             if count is not None:
                 if w.startswith("woche"):
@@ -97,10 +98,15 @@ def _weekday(words: list[str], i: int, today: date, today_said: bool) -> date:
     target = _WEEKDAYS[WEEKDAY_WORD.match(words[i]).group(1)]  # type: ignore[union-attr]
     window = words[max(0, i - 3): i + 4]
     this_monday = today - timedelta(today.weekday())
-    week_words = [(j, x) for j, x in enumerate(window) if x == "woche"]
+    week_words = [(j, x) for j, x in enumerate(window) if x in {"woche", "wochen"}]
     if week_words:
         j = week_words[0][0]
         qualifier = window[j - 1] if j else ""
+        if j >= 2 and window[j - 2] == "in":
+            # "Donnerstag in einer Woche": that weekday of the week N weeks from today
+            count = 1 if qualifier in {"einer", "einem", "eine"} else cardinal(qualifier)
+            if count:
+                return this_monday + timedelta(7 * count + target)
         if qualifier in _NEXT | _AFTER_NEXT:
             weeks = 2 if qualifier in _AFTER_NEXT else 1
             return this_monday + timedelta(7 * weeks + target)

@@ -14,7 +14,8 @@ Days (always today or later relative to `now`)
   most callers and of the salon's staff); "übernächsten Dienstag" is a week after that.
 - "nächste Woche Mittwoch" / "Mittwoch nächste Woche" is the Wednesday of the next calendar week
   (weeks start on Monday); "nächste Woche" alone is its Monday; "diese Woche Freitag" is this
-  week's (or, if already past, next week's).
+  week's (or, if already past, next week's); "Donnerstag in einer Woche" is the Thursday of the
+  calendar week a week from today.
 - "am 3. Dezember", "am dritten Dezember", "am 3.12.", "3.12.2026"; a date without a year that
   has passed this year is next year's (late December about January). "am 5." alone is the next
   5th of a month.
@@ -26,6 +27,7 @@ Times
   else the one nearer to them. With 9–18 "um drei" is 15:00 and "um acht" 08:00 only if the salon
   opens by 8 — otherwise 20:00 is as far off as 08:00 is not, so it is 08:00 (nearer: 1 h before
   opening vs 2 h after closing). "morgens", "abends" etc. said with the hour decide instead.
+- "ab"/"nach" before a time opens a window to closing, "bis"/"vor" one from opening.
 - "kurz nach zwei" is a window (14:00–14:15), "kurz vor drei" (14:45–15:00); "ab 15 Uhr",
   "nach 15 Uhr" (15:00–closing), "bis 11", "vor 11" (opening–11:00), "zwischen 14 und 16 Uhr".
 - Parts of the day are windows: früh/morgens (opening–11), vormittags (opening–12), mittags

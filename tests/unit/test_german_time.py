@@ -67,6 +67,9 @@ def test_times_in_business_hours(text: str, at: time) -> None:
     ("Donnerstag abends", (time(17), time(18))),
     ("Donnerstag ab 15 Uhr", (time(15), time(18))),
     ("Donnerstag zwischen 10 und 12", (time(10), time(12))),
+    ("Donnerstag ab halb drei", (time(14, 30), time(18))),
+    ("Donnerstag bis Viertel nach zehn", (time(9), time(10, 15))),
+    ("Donnerstag am späten Vormittag", (time(10, 30), time(12))),
 ])
 def test_parts_of_the_day_are_windows(text: str, window: tuple[time, time]) -> None:
     assert when(text) == (date(2026, 11, 26), None, window)
@@ -101,6 +104,8 @@ def test_weekday_rules() -> None:
     assert when("kommenden Montag")[0] == date(2026, 11, 30)  # type: ignore[index]
     assert when("übernächsten Mittwoch")[0] == date(2026, 12, 2)  # type: ignore[index]
     assert when("Mittwoch nächste Woche")[0] == date(2026, 12, 2)  # type: ignore[index]
+    assert when("Donnerstag in einer Woche")[0] == date(2026, 12, 3)  # type: ignore[index]
+    assert when("Dienstag in zwei Wochen")[0] == date(2026, 12, 8)  # type: ignore[index]
 
 
 def test_always_in_the_future_across_new_year() -> None:
