@@ -67,6 +67,7 @@ class FakeSalon:
     config: dict[str, Any] = field(default_factory=lambda: {"race_window_ms": 0})
     # Lies a test can switch on to prove the checker catches them.
     forget_db_confirm: bool = False
+    land_late: bool = False  # Cal.com books after the core gave up: "nicht gebucht", yet active
     say_booked_on_failure: bool = False
 
     def transport(self) -> httpx.MockTransport:
@@ -187,10 +188,13 @@ class FakeSalon:
         appointment_id, uid = str(uuid.uuid4()), f"uid{len(self.ledger)}"
         self.ledger.append(ledger_booking(uid, host, start, minutes, appointment_id=appointment_id,
                                           call_id=call.get("call_id")))
+        status = "failed" if self.land_late else "pending" if self.forget_db_confirm else "confirmed"
         insert_row(self.db_path, id=appointment_id, resource=f"host:{host}", start_at=naive_utc(start),
-                   end_at=naive_utc(start + timedelta(minutes=minutes)),
-                   status="pending" if self.forget_db_confirm else "confirmed", calcom_uid=uid,
+                   end_at=naive_utc(start + timedelta(minutes=minutes)), status=status, calcom_uid=uid,
                    call_id=call.get("call_id"))
+        if self.land_late:
+            return {"success": False, "error": "booking_unconfirmed", "data": {},
+                    "message": "Ich konnte die Buchung nicht bestätigen, der Termin ist nicht gebucht."}
         return {"success": True, "message": f"Ihr Termin für {service} ist gebucht.",
                 "data": {"appointment_id": appointment_id, "service": service, "start": start.isoformat(),
                          "status": "confirmed", "calcom_uid": uid}}
@@ -198,3 +202,16 @@ class FakeSalon:
     def get_available_services(self, args: dict[str, Any], call: dict[str, Any]) -> dict[str, Any]:
         return {"success": True, "message": "Wir bieten " + ", ".join(SERVICES) + " an.",
                 "data": {"services": [{"name": name, "duration_min": m} for name, (m, _) in SERVICES.items()]}}
+
+    def reconcile(self) -> dict[str, Any]:
+        """What the operators' reconciler does: cancel active bookings whose row is not confirmed."""
+        with sqlite3.connect(self.db_path) as db:
+            confirmed = {row[0] for row in db.execute("SELECT id FROM appointments WHERE status = 'confirmed'")}
+        cancelled = []
+        for booking in self.ledger:
+            appointment = booking["metadata"].get("appointment_id")
+            if booking["status"] == "accepted" and appointment and appointment not in confirmed:
+                booking["status"] = "cancelled"
+                booking["history"].append({"status": "cancelled", "at": datetime.now(UTC).isoformat()})
+                cancelled.append(booking["uid"])
+        return {"cancelled_orphans": cancelled}

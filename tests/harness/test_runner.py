@@ -29,8 +29,20 @@ def scenarios(tmp_path: Path, text: str) -> list[Scenario]:
     return load_scenarios([tmp_path / "s.yaml"])
 
 
+class FakeTarget(Target):
+    def __init__(self, salon: FakeSalon) -> None:
+        super().__init__("http://core.test", "http://calcom.test", f"sqlite+aiosqlite:///{salon.db_path}", "cal_x",
+                         "key")
+        self.salon = salon
+        self.reconciled = 0
+
+    async def reconcile(self) -> dict:  # type: ignore[type-arg]
+        self.reconciled += 1
+        return self.salon.reconcile()
+
+
 async def run(salon: FakeSalon, items: list[Scenario]) -> tuple[list[ScenarioResult], SuiteRun]:
-    target = Target("http://core.test", "http://calcom.test", f"sqlite+aiosqlite:///{salon.db_path}", "cal_x", "key")
+    target = FakeTarget(salon)
     async with httpx.AsyncClient(transport=salon.transport()) as client:
         suite = SuiteRun(client, target, RunOptions(real_now=REAL_NOW))
         return await suite.run(items), suite
@@ -124,3 +136,43 @@ group: {outcomes: {booked: 3}}
 """))
     assert result.failures == ["group of 3 callers: expected 3 × booked, got 1 (all outcomes: "
                                "{'booked': 1, 'refused': 2})"]
+
+
+def test_lanes_one_week_per_scenario_or_per_named_lane(tmp_path: Path) -> None:
+    from harness.runner import assign_lanes
+
+    items = scenarios(tmp_path, """
+scenarios:
+  - {name: a, lane: shared, turns: [x]}
+  - {name: b, turns: [x]}
+  - {name: c, lane: shared, turns: [x]}
+  - {name: d, turns: [x]}
+""")
+    assert assign_lanes(items) == {"a": 0, "b": 1, "c": 0, "d": 2}
+    assert assign_lanes(items, start_week=10)["d"] == 12
+
+
+LATE = """
+scenarios:
+  - name: late-{n}
+    settle_ms: 200
+    reconcile: {reconcile}
+    turns: ["Herrenschnitt morgen um 10 Uhr, mein Name ist {{name}}."]
+    expect: {{outcome: refused}}
+"""
+
+
+async def test_late_landing_is_judged_after_one_reconcile(tmp_path: Path, salon: FakeSalon) -> None:
+    salon.land_late = True
+    text = "scenarios:\n" + "".join(LATE.format(n=n, reconcile="true").split("scenarios:\n")[1] for n in (1, 2))
+    results, suite = await run(salon, scenarios(tmp_path, text))
+    assert [r.passed for r in results] == [True, True], [r.failures for r in results]
+    assert all(r.reconciled == {"cancelled_orphans": ["uid0", "uid1"]} for r in results)
+    assert suite.suite_violations == []
+
+
+async def test_late_landing_without_reconcile_is_an_orphan_and_a_lie(tmp_path: Path, salon: FakeSalon) -> None:
+    salon.land_late = True
+    (result,), _ = await run(salon, scenarios(tmp_path, LATE.format(n=1, reconcile="false")))
+    assert {v.invariant for v in result.violations} == {"orphans", "truthfulness"}
+    assert result.reconciled is None
