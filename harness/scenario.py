@@ -24,8 +24,9 @@ from harness.clock import (
 )
 
 Outcome = Literal["booked", "refused", "asked_back", "cancelled", "rescheduled", "listed"]
+Invariant = Literal["orphans", "double_bookings", "ghosts", "truthfulness"]
 OUTCOMES: tuple[str, ...] = ("booked", "refused", "asked_back", "cancelled", "rescheduled", "listed")
-INVARIANTS = ("orphans", "double_bookings", "ghosts", "truthfulness")
+INVARIANTS: tuple[Invariant, ...] = ("orphans", "double_bookings", "ghosts", "truthfulness")
 FUNCTIONS = (
     "get_available_services",
     "check_availability",
@@ -222,9 +223,7 @@ class Scenario(_Strict):
     group: GroupExpectation | None = None
     transport: Transport = Field(default_factory=Transport)
     policy: Policy = Field(default_factory=Policy)
-    invariants: list[Literal["orphans", "double_bookings", "ghosts", "truthfulness"]] = Field(
-        default_factory=lambda: list(INVARIANTS)
-    )
+    invariants: list[Invariant] = Field(default_factory=lambda: list(INVARIANTS))
     # Scenarios naming the same lane share one week; their author keeps their slots apart.
     lane: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9_\-]*$")
     settle_ms: int = Field(default=3000, ge=0, le=60_000)
