@@ -20,7 +20,9 @@ class Concept:
     stems: tuple[tuple[str, float], ...]  # (stem as spoken, confidence it means this concept)
     weight: float = 1.0  # how much this part of a service name matters for the match
     # "whom" (für meine Frau) never books alone; an "object" (Bart, Wimpern) books only with a
-    # verb ("Bart machen lassen", not "mein Bart juckt"); an "action" is what is done.
+    # verb ("Bart machen lassen", not "mein Bart juckt"); an "action" is what is done, a
+    # "manner" how (nass, zupfen): a catalog without it still serves the wish ("Nassrasur" ->
+    # "Rasur"), which a missing action never does ("Strähnchen färben" is no "Färben").
     role: str = "action"
 
 
@@ -44,12 +46,12 @@ CONCEPTS: tuple[Concept, ...] = (
     # what is done
     _c("cut", "schnitt", "schneid", "cut", "haircut", "fasson", "fassonschnitt", ("spitzen", 0.9),
        ("stutz", 0.8), ("kürz", 0.85), ("nachschneid", 1.0)),
-    _c("machine", "maschine", "trimmer",
-       "clipper", ("millimeter", 0.9), ("buzzcut", 0.9)),
+    _c("machine", "maschine", "trimmer", "clipper", ("millimeter", 0.9), ("buzzcut", 0.9),
+       role="manner"),
     _c("beard", "bart", "bärte", "vollbart", "schnurrbart", "schnauzer", "kinnbart",
        "oberlippenbart", "dreitagebart", role="object"),
-    _c("grooming", ("pfleg", 0.8), "trimm", ("stutz", 0.8), ("kontur", 0.9)),
-    _c("wet", "nass", ("messer", 0.8), ("klinge", 0.8)),
+    _c("grooming", ("pfleg", 0.8), "trimm", ("stutz", 0.8), ("kontur", 0.9), role="manner"),
+    _c("wet", "nass", ("messer", 0.8), ("klinge", 0.8), role="manner"),
     _c("shave", "rasur", "rasier", "glattrasur", "glattrasier"),
     _c("wash", "wasch", "wäsche", "shampoo"),
     _c("blowdry", "föhn", "fön", "blowdry",
@@ -67,19 +69,19 @@ CONCEPTS: tuple[Concept, ...] = (
     _c("bleach", "blondierung", "blondier", "blondieren", "aufhell", "aufhellung",
        ("platinblond", 0.9)),
     _c("perm", "dauerwelle", "locken", "lockig", "welle"),
-    _c("keratin", "keratin", "brazilian"),
+    _c("keratin", "keratin", "brazilian", role="manner"),
     _c("straighten", "glatt", "glätt", "glättung"),
     _c("updo", "hochsteck", "hochgesteckt", "dutt",
        ("chignon", 0.9)),
     _c("bride", "braut", "bräute", ("hochzeit", 0.8), ("heirate", 0.8), ("heirat", 0.8),
        ("trauung", 0.8), ("standesamt", 0.8), role="whom"),
-    _c("style", "frisur", "frisuren", weight=0.5),
+    _c("style", "frisur", "frisuren", weight=0.5, role="manner"),
     _c("treatment", "kur", ("maske", 0.85), ("pfleg", 0.8),
        ("pflegebehandlung", 0.9), ("intensivpflege", 0.9)),
     _c("head", "kopf", role="object"),
     _c("massage", "massage", "massier"),
     _c("brows", "augenbrauen", "augenbraue", "brauen", "braue", role="object"),
-    _c("pluck", "zupf"),
+    _c("pluck", "zupf", role="manner"),
     _c("lashes", "wimpern", "wimper", role="object"),
     _c("fringe", "pony", "ponys", "stirnfransen", "fransen", "stirnhaar",
        role="object"),

@@ -45,6 +45,7 @@ _NAME_SPLIT = re.compile(r"[\W_]+")
 _FUNCTION = frozenset(fold(w) for w in FUNCTION_WORDS)
 _WEIGHT = {c.name: c.weight for c in CONCEPTS}
 _ROLE = {c.name: c.role for c in CONCEPTS}
+_DOING = {"action": "action", "manner": "action", "object": "object", "whom": "whom"}
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class ServiceMatcher:
         written = {fold(w): key(w) for text in (*catalog, *(a for al in catalog.values() for a in al))
                    for w in _NAME_SPLIT.split(text.casefold()) if len(w) >= 5}
         self._vocabulary = Vocabulary({s: m for s, m in stems.items() if m}, own_words, written)
+        self._catalog_concepts = frozenset(p.concept for f in self._forms for p in f.parts)
         self._forms_with: dict[str, list[int]] = defaultdict(list)
         for i, form in enumerate(self._forms):
             for part in form.parts:
@@ -181,6 +183,9 @@ class ServiceMatcher:
             what = wished - {whom}
             if what and not any(whom in s.concepts and s.concepts & what for s in frontier):
                 wished.discard(whom)
+        # whom, what on, or how, where no service of this catalog asks: it cannot pick one
+        wished -= {c for c in wished if _ROLE.get(c, "action") != "action"
+                   and c not in self._catalog_concepts}
         explainers = [s for s in frontier if wished <= s.concepts]
         winner = self._decide(explainers, frontier, bool(wished), heard.generic_action)
         if winner is not None:
@@ -210,8 +215,8 @@ class ServiceMatcher:
         if not explainers:
             return None
         best = explainers[0]
-        roles = {_ROLE.get(c, "action") for c in best.heard}
-        has_action = any(_ROLE.get(c, "action") == "action" for c in best.concepts)
+        roles = {_DOING.get(_ROLE.get(c, "action"), "") for c in best.heard}
+        has_action = any(_DOING[_ROLE.get(c, "action")] == "action" for c in best.concepts)
         if has_action and "action" not in roles and not ("object" in roles and generic_action):
             return None  # whom or what, but not what to do: "für meine Frau", "mein Bart juckt"
         if has_wish:
@@ -268,11 +273,15 @@ def _parts_of(text: str, lexicon: Vocabulary,
                 (variant, f"lit:{word_key}") for variant in sorted(_spellings(word))]
         else:
             pieces_found = []
+            strongest: dict[str, float] = {}
+            for piece in pieces:
+                for c, conf, _ in stems.get(piece.stem or "", [])[:1]:
+                    strongest[c] = max(strongest.get(c, 0.0), conf)
             for piece in pieces:
                 meanings = stems.get(piece.stem or "", [])
-                concepts = [c for c, _, _ in meanings if c != FOREIGN]
-                if piece.stem and concepts:
-                    pieces_found.append((piece.stem, concepts[0]))
+                concepts = [(c, conf) for c, conf, _ in meanings if c != FOREIGN]
+                if piece.stem and concepts and concepts[0][1] >= strongest[concepts[0][0]]:
+                    pieces_found.append((piece.stem, concepts[0][0]))
                 elif piece.text.isdigit():
                     continue
                 else:

@@ -158,8 +158,24 @@ def test_nothing_to_book(small: ServiceMatcher, text: str) -> None:
 
 
 def test_a_service_missing_from_the_catalog_is_not_replaced(small: ServiceMatcher) -> None:
-    for text in ["Ich hätte gern eine Dauerwelle", "Balayage bitte", "Strähnchen"]:
+    for text in ["Ich hätte gern eine Dauerwelle", "Balayage bitte", "Strähnchen",
+                 "Strähnchen färben", "Färben und Föhnen"]:
         assert small.match(text).name is None, text
+
+
+def test_other_catalogs_other_neighbours() -> None:
+    barber = ServiceMatcher(["Haarschnitt", "Bart trimmen", "Rasur", "Haarschnitt + Bart",
+                             "Kinderschnitt", "Augenbrauen"])
+    assert barber.match("eine Nassrasur bitte").name == "Rasur"  # how, not what: still a shave
+    assert barber.match("Augenbrauen zupfen").name == "Augenbrauen"
+    assert barber.match("keine Rasur, nur den Bart trimmen").name == "Bart trimmen"
+    assert barber.match("Herr Bartels hier").name is None
+    salon = ServiceMatcher(["Schneiden & Föhnen", "Färben", "Kurzhaarschnitt",
+                            "Langhaarschnitt"])
+    assert salon.match("kurze Haare schneiden").name == "Kurzhaarschnitt"
+    assert salon.match("lange Haare schneiden").name == "Langhaarschnitt"
+    r = salon.match("schneiden")
+    assert r.name is None and {"Kurzhaarschnitt", "Langhaarschnitt"} <= set(names(r))
 
 
 # ---------------------------------------------------------------- traps no threshold fixes
