@@ -92,7 +92,7 @@ CONCEPTS: tuple[Concept, ...] = (
 # Stems that a catalog uses in its own names are taken out of this list by the matcher.
 FOREIGN_SERVICES: tuple[str, ...] = (
     "verlänger", "verlängerung", "extension", "extensions", "lifting", "laminier", "laminierung",
-    "maniküre", "pediküre", "nagel", "nägel", "gelnägel", "shellac", "waxing", "wachs",
+    "maniküre", "pediküre", "nagel", "nägel", "gelnägel", "shellac", "waxing", "haarentfernung",
     "enthaarung", "microblading", "permanent", "tattoo", "piercing", "kosmetik", "peeling",
     "gesichtsbehandlung", "fußpflege", "perücke", "haartransplantation", "make", "makeup",
     "schminken", "visagistik", "ohrloch", "solarium", "sonnenstudio",
