@@ -75,8 +75,10 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
         w = words[i]
         nxt = words[i + 1] if i + 1 < n else ""
         m_clock = re.fullmatch(r"(\d{1,2})[:.](\d{2})", w)
+        # "15.30" is a time when it can't be a date or is said as one ("um 10.15")
         if m_clock and int(m_clock.group(2)) < 60 and (
-                ":" in w or nxt == "uhr" or (i and words[i - 1] in {"um", "gegen", "ab", "bis"})):
+                ":" in w or nxt == "uhr" or int(m_clock.group(2)) > 12
+                or (i and words[i - 1] in {"um", "gegen", "ab", "bis"})):
             h, m = int(m_clock.group(1)), int(m_clock.group(2))
             result = _windowed(words, i, read(h, m, h > 12), opening, closing) or result
             i += 1

@@ -44,6 +44,7 @@ def from_now(words: list[str], now: datetime) -> datetime | None:
 
 def read_day(words: list[str], today: date, today_said: bool) -> date | None:
     result: date | None = None
+    relative_day = False
     n = len(words)
     for i, w in enumerate(words):
         before = words[i - 1] if i else ""
@@ -59,21 +60,23 @@ def read_day(words: list[str], today: date, today_said: bool) -> date | None:
             year = int(after) if after.isdigit() and len(after) == 4 else None
             result = _calendar(day_no or 0, MONTHS[w], year, today) or result
         elif w == "heute":
-            result = today
+            result, relative_day = today, True
         elif w == "morgen" and before not in {"heute", "gestern", "guten"} \
                 and not is_weekday(before) \
                 and not (before == "am" or before == "morgen"):
-            result = today + timedelta(1)
+            result, relative_day = today + timedelta(1), True
         elif w == "ubermorgen":
-            result = today + timedelta(2)
+            result, relative_day = today + timedelta(2), True
         elif w in {"tagen", "tag", "wochen", "woche"} and i >= 2 and words[i - 2] == "in" and \
                 not (w.startswith("woche") and any(is_weekday(x) for x in words)):
             count = 1 if before in {"einer", "einem", "ein", "eine"} else cardinal(before)
+            # "morgen in einer Woche" counts from the day just said
+            base = result if result is not None and relative_day else today
             if count is not None:
                 if w.startswith("woche"):
-                    result = today + timedelta(7 * count)
+                    result = base + timedelta(7 * count)
                 else:
-                    result = today + timedelta(7 if count == 8 else count)
+                    result = base + timedelta(7 if count == 8 else count)
         elif is_weekday(w):
             result = _weekday(words, i, today, today_said)
         elif w == "woche" and before in _NEXT | _AFTER_NEXT and not any(

@@ -6,7 +6,8 @@ is accepted too and read in Europe/Berlin. The rules, chosen and kept consistent
 (tests/data/date_phrases.yaml):
 
 Days (always today or later relative to `now`)
-- heute / morgen / übermorgen; "in zwei Tagen", "in einer Woche" (+7), "in zwei Wochen";
+- heute / morgen / übermorgen; "in zwei Tagen", "in einer Woche" (+7), "in zwei Wochen",
+  counted from today or from the day just said ("morgen in einer Woche");
   "in acht Tagen" is the German idiom for one week (+7), "in vierzehn Tagen" two weeks.
 - A weekday ("Dienstag", "am Dienstag", "dienstags") is the next such day strictly after today:
   said on a Tuesday it means next week's Tuesday, unless "heute" is said too.
@@ -21,7 +22,8 @@ Days (always today or later relative to `now`)
   5th of a month.
 - "Wochenende" is the coming Saturday (the salon is closed on Sundays).
 Times
-- "15 Uhr", "15:30", "16 Uhr 30", "halb drei" (2:30), "Viertel nach/vor zehn", "dreiviertel
+- "15 Uhr", "15:30", "15.30" (a dotted pair is a time when it can't be a date or follows "um"),
+  "16 Uhr 30", "halb drei" (2:30), "Viertel nach/vor zehn", "dreiviertel
   vier" (3:45), "zehn nach elf", "fünf vor halb drei" (2:25), "gegen vier" (around four: 4:00).
 - An hour of 1–12 is read inside business hours: of h and h+12 the one within opening..closing,
   else the one nearer to them. With 9–18 "um drei" is 15:00 and "um acht" 08:00 only if the salon

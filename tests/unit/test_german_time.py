@@ -143,5 +143,11 @@ def test_nothing_date_like(text: str) -> None:
     assert parse_when(text, now=TUESDAY) is None
 
 
+def test_counting_from_a_said_day_and_dotted_times() -> None:
+    assert when("morgen in einer Woche") == (date(2026, 12, 2), None, None)
+    assert when("2.12. 15.30") == (date(2026, 12, 2), time(15, 30), None)
+    assert when("am 10.12") == (date(2026, 12, 10), None, None)
+
+
 def test_correction_keeps_the_day_and_takes_the_new_time() -> None:
     assert when("Freitag um drei, nein, lieber um vier") == (date(2026, 11, 27), time(16), None)
