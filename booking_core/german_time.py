@@ -26,9 +26,9 @@ Times
   "16 Uhr 30", "halb drei" (2:30), "Viertel nach/vor zehn", "dreiviertel
   vier" (3:45), "zehn nach elf", "fünf vor halb drei" (2:25), "gegen vier" (around four: 4:00).
 - An hour of 1–12 is read inside business hours: of h and h+12 the one within opening..closing,
-  else the one nearer to them. With 9–18 "um drei" is 15:00 and "um acht" 08:00 only if the salon
-  opens by 8 — otherwise 20:00 is as far off as 08:00 is not, so it is 08:00 (nearer: 1 h before
-  opening vs 2 h after closing). "morgens", "abends" etc. said with the hour decide instead.
+  else the one nearer to them. With 9–18, "um drei" is 15:00 and "um sieben" 19:00 (1 h after
+  closing beats 2 h before opening); "um acht" is 08:00 (1 h before opening) and, for a salon
+  opening at 8, inside its hours. "morgens", "abends" etc. said with the hour decide instead.
 - "ab"/"nach" before a time opens a window to closing, "bis"/"vor" one from opening.
 - "kurz nach zwei" is a window (14:00–14:15), "kurz vor drei" (14:45–15:00); "ab 15 Uhr",
   "nach 15 Uhr" (15:00–closing), "bis 11", "vor 11" (opening–11:00), "zwischen 14 und 16 Uhr".
