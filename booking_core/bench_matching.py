@@ -77,17 +77,20 @@ def service_report(corpus: dict[str, Any]) -> tuple[dict[str, tuple[int, int]], 
     return {k: (v[0], v[1]) for k, v in counts.items()}, outcomes
 
 
-def time_per_match(catalog: list[str], texts: list[str], rounds: int = 3) -> float:
-    """Mean CPU milliseconds per match on a freshly built matcher (its word caches start cold).
-    CPU time, so that other work on a shared box does not count; best of a few rounds."""
-    best = float("inf")
+def time_per_match(catalog: list[str], texts: list[str], rounds: int = 3) -> tuple[float, float]:
+    """Mean (CPU, wall) milliseconds per match on a freshly built matcher (its word caches start
+    cold), best of a few rounds. The target is on CPU time, which other work on a shared box
+    does not inflate."""
+    best = (float("inf"), float("inf"))
     for _ in range(rounds):
         key.cache_clear()
         matcher = ServiceMatcher(catalog)
-        start = clock.process_time()
+        cpu, wall = clock.process_time(), clock.perf_counter()
         for text in texts:
             matcher.match(text)
-        best = min(best, (clock.process_time() - start) * 1000 / len(texts))
+        took = ((clock.process_time() - cpu) * 1000 / len(texts),
+                (clock.perf_counter() - wall) * 1000 / len(texts))
+        best = min(best, took)
     return best
 
 
@@ -194,10 +197,10 @@ def main(argv: list[str] | None = None) -> int:
     texts = [u["text"] for u in services["utterances"]]
     catalog50 = list(services["catalog"]) + list(EXTRA_SERVICES)
     for catalog in (services["catalog"], catalog50):
-        ms = time_per_match(catalog, texts)
+        ms, wall = time_per_match(catalog, texts)
         ok &= ms < MS_PER_MATCH_TARGET
-        print(f"  CPU time per match, {len(catalog)} services: {ms:.3f} ms   "
-              f"(target < {MS_PER_MATCH_TARGET} ms)")
+        print(f"  time per match, {len(catalog)} services: {ms:.3f} ms CPU ({wall:.3f} ms wall)"
+              f"   (target < {MS_PER_MATCH_TARGET} ms)")
 
     dates = load("date_phrases.yaml", opts.data)
     date_outcomes, others = date_report(dates)
