@@ -118,6 +118,7 @@ class RunResult(BaseModel):
     client_latency: dict[str, LatencySummary] = Field(default_factory=dict)
     server_latency: dict[str, LatencySummary] = Field(default_factory=dict)
     errors: list[str] = Field(default_factory=list)
+    phases_s: dict[str, float] = Field(default_factory=dict)  # where the wall time went
 
     @property
     def passed(self) -> bool:

@@ -86,6 +86,7 @@ class SuiteRun:
         self._seen: set[str] = set()
         self._awaiting_reconcile: set[int] = set()  # ids of results judged after the reconciler
         self.suite_violations: list[Violation] = []
+        self.phases_s: dict[str, float] = {}
 
     async def run(self, scenarios: Sequence[Scenario]) -> list[ScenarioResult]:
         await self._calcom.detect()
@@ -106,8 +107,11 @@ class SuiteRun:
                 results[scenario.name] = await self._run(scenario, lanes[scenario.name])
             self._on_result(results[scenario.name])
 
+        clock = time.perf_counter()
         await asyncio.gather(*(guarded(s) for s in shared))
         await self._judge([results[s.name] for s in shared], max((s.settle_ms for s in shared), default=0))
+        self.phases_s["shared"] = round(time.perf_counter() - clock, 2)
+        clock = time.perf_counter()
         # Scenarios that leave healing to the reconciler are judged after one reconcile at the end:
         # the reconciler is a slow operator command, and it must not run while others are in flight.
         waiting: list[ScenarioResult] = []
@@ -120,11 +124,14 @@ class SuiteRun:
                 self._awaiting_reconcile.add(id(result))
                 continue
             await self._judge([result], scenario.settle_ms)
+        self.phases_s["alone"] = round(time.perf_counter() - clock, 2)
+        clock = time.perf_counter()
         if waiting:
             await self._reconcile(waiting)
             self._awaiting_reconcile.clear()
         # Late findings (a compensation that never finished) and the reconciled scenarios.
         await self._judge(waiting, max((s.settle_ms for s in alone if s.reconcile), default=0))
+        self.phases_s["reconcile+final check"] = round(time.perf_counter() - clock, 2)
         ordered = [results[s.name] for s in scenarios]
         for result in ordered:
             self._finish(result)
@@ -281,6 +288,7 @@ async def run_suite(scenarios: Sequence[Scenario], stack: StackOptions, options:
     started = time.perf_counter()
     try:
         async with open_target(stack) as target:
+            run.phases_s["start"] = round(time.perf_counter() - started, 2)
             run.webhook_url, run.calcom_url = target.webhook_url, target.calcom_url
             run.database_url = _without_password(target.database_url)
             limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
@@ -288,6 +296,7 @@ async def run_suite(scenarios: Sequence[Scenario], stack: StackOptions, options:
                 suite = SuiteRun(client, target, options, on_result)
                 run.scenarios = await suite.run(scenarios)
                 run.suite_violations = suite.suite_violations
+                run.phases_s.update(suite.phases_s)
     except (StackError, MockControlError, httpx.HTTPError) as error:
         run.errors.append(str(error))
     run.duration_s = round(time.perf_counter() - started, 2)

@@ -37,6 +37,8 @@ def print_run(run: RunResult, console: Console) -> None:
         figures = ", ".join(f"{name} {summary.label()} (n={summary.samples})"
                             for name, summary in run.client_latency.items())
         console.print(f"function latency, client side: {figures}")
+    if run.phases_s:
+        console.print("time: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in run.phases_s.items()))
     failed = [s for s in run.scenarios if not s.passed]
     if run.passed:
         console.print(f"[bold green]all {len(run.scenarios)} scenarios passed[/bold green] (⚑ = ran alone)")
