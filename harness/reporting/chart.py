@@ -60,7 +60,8 @@ def histogram(samples: Sequence[float], buckets: int = 24, width: int = 760, hei
     for fraction in (0, 0.25, 0.5, 0.75, 1.0):
         ms = top_ms * fraction
         x0 = left + (width - left - 10) * fraction
-        parts.append(f'<text x="{x0:.1f}" y="{height - 12}" font-size="10" text-anchor="middle">{ms:.0f} ms</text>')
+        anchor = "start" if fraction == 0 else "end" if fraction == 1.0 else "middle"
+        parts.append(f'<text x="{x0:.1f}" y="{height - 12}" font-size="10" text-anchor="{anchor}">{ms:.0f} ms</text>')
     parts.append(f'<text x="{left - 6}" y="{bottom - plot_h + 10:.1f}" font-size="10" text-anchor="end">{peak}</text>')
     parts.append("</svg>")
     return "".join(parts)
