@@ -159,3 +159,20 @@ def test_check_command_prints_json_and_fails_on_violation(db: Path, monkeypatch:
     assert result.exit_code == 1, result.output
     report = json.loads(result.output)
     assert report["ok"] is False and len(report["orphans"]) == 1 and report["database_checked"] is True
+
+
+def test_check_command_judges_truthfulness_from_a_run_report(db: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.reporting.json_report import write_json
+    from harness.results import RunResult, ScenarioResult
+
+    told = _call("c1", _answer("book_appointment", True, "Ihr Termin ist gebucht.", appointment_id="gone"))
+    write_json(RunResult(started_at="x", scenarios=[ScenarioResult(name="s", source="s.yaml", calls=[told])]),
+               tmp_path / "run.json")
+    real_client = httpx.AsyncClient
+    monkeypatch.setattr(httpx, "AsyncClient", lambda **kw: real_client(transport=ledger_transport([]), **kw))
+    result = CliRunner().invoke(app, ["check", "--calcom-url", "http://calcom.test", "--database-url",
+                                      f"sqlite:///{db}", "--answers", str(tmp_path / "run.json")])
+    assert result.exit_code == 1, result.output
+    report = json.loads(result.output)
+    assert [t["call_ids"] for t in report["truthfulness"]] == [["c1"]] and report["orphans"] == []
