@@ -30,7 +30,7 @@ from harness.latency import summarise
 from harness.mock_control import CalcomSide, MockControlError
 from harness.results import CallRecord, RunResult, ScenarioResult, Violation
 from harness.retell import RetellPlatform
-from harness.scenario import Scenario
+from harness.scenario import Scenario, ScenarioError
 from harness.stack import StackError, StackOptions, Target, open_target
 
 MAX_FAILURE_LINES = 8
@@ -186,8 +186,10 @@ class SuiteRun:
             now = scenario.now.resolve(self._real_now, lane)
             await self._seed(scenario, now)
             result.failures += await self._calls(scenario, now, result)
-        except (MockControlError, _PlaceholderError, httpx.HTTPError) as error:
+        except (MockControlError, _PlaceholderError, ScenarioError, httpx.HTTPError) as error:
             result.failures.append(f"setup: {error}")
+        except Exception as error:  # one broken scenario must not take the suite down
+            result.failures.append(f"harness error: {type(error).__name__}: {error}")
         result.duration_s = round(time.perf_counter() - started, 2)
         functions = [f for c in result.calls for f in c.functions]
         result.client_latency = summarise([f.client_ms for f in functions if f.client_ms is not None])
