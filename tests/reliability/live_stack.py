@@ -76,11 +76,12 @@ class Answer:
 
 
 class LiveStack:
-    def __init__(self, target: Target, loop: BackgroundLoop) -> None:
+    def __init__(self, target: Target, loop: BackgroundLoop, control_url: str | None = None) -> None:
         self.target = target
         self.loop = loop
         self.webhook = httpx.Client(base_url=target.webhook_url, timeout=CLIENT_TIMEOUT_S)
-        self.mock = httpx.Client(base_url=target.calcom_url, timeout=30)
+        # The mock's control API, straight (the core may reach Cal.com through something in between).
+        self.mock = httpx.Client(base_url=control_url or target.calcom_url, timeout=30)
         self._engine: AsyncEngine | None = None
 
     def close(self) -> None:
@@ -159,7 +160,7 @@ class LiveStack:
     def sql(self, statement: str, **params: Any) -> list[Any]:
         async def run() -> list[Any]:
             if self._engine is None:
-                self._engine = create_async_engine(async_url(str(self.target.database_url)))
+                self._engine = create_async_engine(async_url(str(self.target.database_url)), pool_pre_ping=True)
             async with self._engine.begin() as connection:
                 result = await connection.execute(text(statement), params)
                 return list(result) if result.returns_rows else []
@@ -203,12 +204,12 @@ class LiveStack:
 
 
 @contextmanager
-def live_stack(options: StackOptions) -> Iterator[LiveStack]:
+def live_stack(options: StackOptions, control_url: str | None = None) -> Iterator[LiveStack]:
     loop = BackgroundLoop()
     context = open_target(options)
     try:
         target = loop.run(context.__aenter__())
-        stack = LiveStack(target, loop)
+        stack = LiveStack(target, loop, control_url)
         try:
             yield stack
         finally:
