@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from booking_core.adapters.calcom import CalcomClient
 from booking_core.adapters.database import make_engine, make_sessionmaker
 from booking_core.adapters.locks import InProcessSlotLock, NoSlotLock, RedisSlotLock, SlotLock
+from booking_core.adapters.slots_cache import SlotsCache
 from booking_core.config import Settings
 from booking_core.domain.model import OpeningHours
 from booking_core.service_layer.catalog import Catalog
@@ -26,6 +27,7 @@ class Core:
     calcom: CalcomClient
     lock: SlotLock
     catalog: Catalog
+    slots: SlotsCache
     hours: OpeningHours
     background: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -50,7 +52,7 @@ def make_lock(settings: Settings) -> SlotLock:
     if not settings.lock_enabled:
         return NoSlotLock()
     if settings.redis_url:
-        return RedisSlotLock(settings.redis_url, settings.lock_ttl_s, settings.lock_wait_s)
+        return RedisSlotLock(settings.redis_url, settings.lock_ttl_s, settings.lock_wait_s, settings.lock_namespace)
     return InProcessSlotLock(settings.lock_ttl_s, settings.lock_wait_s)
 
 
@@ -61,11 +63,13 @@ def bootstrap(settings: Settings) -> Core:
     def uow() -> UnitOfWork:
         return UnitOfWork(sessions)
 
+    calcom = CalcomClient(settings.calcom_base_url, settings.calcom_api_key, settings.calcom_timeout_s)
     return Core(
         settings=settings,
         engine=engine,
         uow=uow,
-        calcom=CalcomClient(settings.calcom_base_url, settings.calcom_api_key, settings.calcom_timeout_s),
+        calcom=calcom,
+        slots=SlotsCache(calcom, settings.slots_cache_s),
         lock=make_lock(settings),
         catalog=Catalog(uow),
         hours=OpeningHours(settings.opening_time, settings.closing_time, frozenset(settings.opening_days)),

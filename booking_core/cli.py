@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -15,12 +16,14 @@ from rich.table import Table
 from booking_core.adapters.migrations import upgrade
 from booking_core.bootstrap import Core, bootstrap
 from booking_core.config import Settings, get_settings
+from booking_core.observability import configure_logging
 from booking_core.schemas import retell_tools
 from booking_core.service_layer import services_admin
 from booking_core.service_layer.reconcile import reconcile
 
 T = TypeVar("T")
 console = Console()
+errors = Console(stderr=True)
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 services_app = typer.Typer(help="Manage the salon's services.", no_args_is_help=True)
@@ -35,6 +38,8 @@ def _settings(database_url: str | None = None, **overrides: Any) -> Settings:
 
 
 def _with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
+    configure_logging(settings.log_level, settings.log_json)  # to stderr: stdout carries the JSON result
+
     async def run() -> T:
         core = bootstrap(settings)
         try:
@@ -58,6 +63,15 @@ def serve(
     if migrate:
         # Once, in the parent: workers racing to migrate one database would trip over each other.
         upgrade(settings.database_url)
+    if settings.services_sync_on_start:
+        # Likewise the sync: one pass here, then the workers start with it done.
+        try:
+            created, updated = _with_core(settings, services_admin.sync_from_calcom)
+            errors.print(f"services synced from Cal.com: {created} created, {updated} updated")
+        except Exception as exc:  # serve anyway; `callsim services sync` can be run later
+            errors.print(f"[red]services sync failed: {exc}[/red]")
+        os.environ["SERVICES_SYNC_ON_START"] = "false"
+        get_settings.cache_clear()
     uvicorn.run("booking_core.entrypoints.app:create_app", factory=True, host=host, port=port,
                 workers=workers, log_level="warning", access_log=False, timeout_graceful_shutdown=5)
 

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     calcom_timeout_s: float = 1.5
     # Total time one function call may spend talking to Cal.com (create + lookup), so a hanging
     # Cal.com still leaves the caller an answer inside the voice latency budget.
-    calcom_budget_s: float = 1.4
+    calcom_budget_s: float = 1.3
     retell_api_key: str | None = None
     service_selection_enabled: bool = True
     default_service: str = "Damenschnitt"
@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # ISO weekdays the salon is open (1 = Monday).
     opening_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6])
     lock_enabled: bool = True
+    # Key prefix in Redis: several salons (or test runs) can share one Redis without sharing slots.
+    lock_namespace: str = "callsim"
     lock_ttl_s: float = 10.0
     lock_wait_s: float = 0.25
     lock_cell_minutes: int = 15
@@ -55,6 +57,8 @@ class Settings(BaseSettings):
     reconcile_grace_s: float = 30.0
     services_sync_on_start: bool = False
     alternatives_count: int = 3
+    # Seconds one /v2/slots answer is shared by concurrent callers (0 = always ask Cal.com).
+    slots_cache_s: float = 2.0
     max_body_bytes: int = 256 * 1024
     log_level: str = "INFO"
     log_json: bool = True

@@ -36,7 +36,8 @@ class SlotLock(Protocol):
 
 
 class RedisSlotLock:
-    def __init__(self, url: str, ttl_s: float, wait_s: float) -> None:
+    def __init__(self, url: str, ttl_s: float, wait_s: float, namespace: str = "callsim") -> None:
+        self.namespace = namespace
         self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self.ttl_s = ttl_s
         self.wait_s = wait_s
@@ -49,7 +50,7 @@ class RedisSlotLock:
         deadline = time.monotonic() + self.wait_s
         try:
             for key in sorted(keys):
-                lock = Lock(self._redis, f"callsim:{key}", timeout=self.ttl_s,
+                lock = Lock(self._redis, f"{self.namespace}:{key}", timeout=self.ttl_s,
                             blocking_timeout=max(0.0, deadline - time.monotonic()), thread_local=False)
                 if not await lock.acquire():
                     raise LockBusy(key)

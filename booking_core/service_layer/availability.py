@@ -53,7 +53,7 @@ async def free_starts(core: Core, service: Service, first_day: date, days: int, 
     start = datetime.combine(first_day, time(0), zone)
     end = start + timedelta(days=days)
     try:
-        slots = await core.calcom.slots(service.calcom_event_type_id, start, end, core.settings.tz,
+        slots = await core.slots.slots(service.calcom_event_type_id, start, end, core.settings.tz,
                                         timeout_s=timeout_s)
         CALCOM_CALLS.labels("slots", "ok").inc()
     except CalcomError as exc:

@@ -52,6 +52,8 @@ from booking_core.service_layer.availability import alternatives, check_bookable
 from booking_core.service_layer.context import CallContext
 
 LOOKUP_RESERVE_S = 0.3  # kept back from the create call so an unknown outcome can still be looked up
+# A caller who waited in a busy queue still deserves a real attempt at Cal.com.
+MIN_CREATE_TIMEOUT_S = 0.6
 
 
 class SlotConflict(Exception):
@@ -59,8 +61,8 @@ class SlotConflict(Exception):
 
 
 class Deadline:
-    def __init__(self, seconds: float) -> None:
-        self._end = time.monotonic() + seconds
+    def __init__(self, seconds: float, started: float | None = None) -> None:
+        self._end = (time.monotonic() if started is None else started) + seconds
 
     def left(self) -> float:
         return max(0.0, self._end - time.monotonic())
@@ -86,7 +88,7 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
                     rescheduled_from: AppointmentRow | None = None) -> Booked:
     """Steps 2–6 of the SAGA for one slot. Raises BookingRefused with the caller-facing reason."""
     slot = Slot.for_service(service, start)
-    deadline = Deadline(core.settings.calcom_budget_s)
+    deadline = Deadline(core.settings.calcom_budget_s, ctx.started)
     exclude_id = rescheduled_from.id if rescheduled_from else None
 
     resumed = await _resume(core, ctx, service, deadline)
@@ -158,6 +160,7 @@ async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slo
         core.spawn(compensate(core, appointment_id, booking.uid, ctx.call_id))
         raise BookingRefused("db_unavailable") from None
     BOOKINGS.labels("booked").inc()
+    core.slots.forget()
     return Booked(appointment_id, service, slot.start, slot.end, booking.uid)
 
 
@@ -182,8 +185,9 @@ async def _write_intent(core: Core, ctx: CallContext, service: Service, slot: Sl
                 rescheduled_from_id=rescheduled_from.id if rescheduled_from else None,
             ))
             await uow.commit()
-    except IntegrityError:
+    except IntegrityError as exc:
         # Same idempotency key written by a concurrent retry of this very call.
+        log.warning("intent conflict", call_id=ctx.call_id, error=str(exc.orig)[:300])
         raise BookingRefused("lock_busy", alternatives=[]) from None
     except SQLAlchemyError as exc:
         log.error("intent not written", call_id=ctx.call_id, error=type(exc).__name__)
@@ -201,7 +205,8 @@ async def _create_in_calcom(core: Core, ctx: CallContext, service: Service, slot
     try:
         booking = await core.calcom.create_booking(
             event_type_id=service.calcom_event_type_id, start=slot.start, length_min=service.duration_min,
-            attendee=attendee, metadata=metadata, timeout_s=deadline.left() - LOOKUP_RESERVE_S)
+            attendee=attendee, metadata=metadata,
+            timeout_s=max(MIN_CREATE_TIMEOUT_S, deadline.left() - LOOKUP_RESERVE_S))
         CALCOM_CALLS.labels("create", "ok").inc()
         return booking
     except CalcomSlotTaken:
@@ -226,7 +231,7 @@ async def _create_in_calcom(core: Core, ctx: CallContext, service: Service, slot
     found = await _lookup(core, service, slot, appointment_id, deadline)
     if found is not None:
         return found
-    await _settle(core, appointment_id, AppointmentStatus.FAILED, "unknown")
+    core.spawn(_settle(core, appointment_id, AppointmentStatus.FAILED, "unknown"))
     raise BookingRefused("booking_unconfirmed")
 
 

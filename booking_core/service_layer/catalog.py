@@ -78,7 +78,8 @@ class Catalog:
             raise BookingRefused("service_unknown")
         match = self._matcher.match(utterance)
         log.info(SERVICE_EXTRACTED, call_id=call_id, utterance=utterance, service=match.name,
-                 score=round(float(match.score), 1), candidates=[c[0] for c in match.candidates[:3]])
+                 score=round(float(match.score), 1), reason=match.reason, detail=getattr(match, "detail", ""),
+                 candidates=[c[0] for c in match.candidates[:3]])
         if match.name is not None and match.name in self._services:
             return self._services[match.name]
         candidates = [name for name, _ in match.candidates if name in self._services]

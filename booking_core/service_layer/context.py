@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
 
 
@@ -13,3 +14,5 @@ class CallContext:
     now: datetime  # aware, salon time zone: the call's clock, relative dates are read against it
     idempotency_key: str
     fault: str | None = None  # test hook, only honoured with CALLSIM_TEST_HOOKS=1
+    # When the request arrived (monotonic): the Cal.com budget counts from here, not from the SAGA.
+    started: float = field(default_factory=time.monotonic)

@@ -48,10 +48,10 @@ async def run_once(core: Core, key: str, call_id: str | None, name: str,
         deadline = asyncio.get_running_loop().time() + wait_s
         while True:
             stored = await _stored(core, key)
-            if stored is None or stored.status == "done" and stored.response is not None:
-                if stored is not None and stored.response is not None:
-                    return FunctionAnswer.model_validate(stored.response)
-                break
+            if stored is None:
+                break  # the claim vanished: run it ourselves
+            if stored.status == "done" and stored.response is not None:
+                return FunctionAnswer.model_validate(stored.response)
             if stored.lease_until < _utcnow() and await _take_over(core, key, stored.lease_until, lease):
                 break  # the first attempt died: finish its work
             if asyncio.get_running_loop().time() >= deadline:
@@ -59,6 +59,13 @@ async def run_once(core: Core, key: str, call_id: str | None, name: str,
                                       message="Einen Moment bitte, ich bearbeite Ihre Anfrage noch.")
             await asyncio.sleep(0.05)
     answer = await run()
+    # Stored after answering: Retell only retries once its own timeout has passed, and a retry
+    # that still finds the claim open waits for it (or resumes the SAGA from the intent row).
+    core.spawn(_store(core, key, call_id, answer))
+    return answer
+
+
+async def _store(core: Core, key: str, call_id: str, answer: FunctionAnswer) -> None:
     try:
         async with core.uow() as uow:
             await uow.session.execute(update(FunctionCallRow).where(FunctionCallRow.key == key).values(
@@ -66,7 +73,6 @@ async def run_once(core: Core, key: str, call_id: str | None, name: str,
             await uow.commit()
     except SQLAlchemyError as exc:
         log.warning("idempotency answer not stored", call_id=call_id, error=type(exc).__name__)
-    return answer
 
 
 async def _claim(core: Core, key: str, call_id: str, name: str, lease: timedelta) -> bool:

@@ -25,6 +25,8 @@ def running_stack(options: StackOptions) -> Iterator[Target]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
+    # Own Redis key space per stack: parallel runs on one Redis must not share slot locks.
+    options.extra_env.setdefault("LOCK_NAMESPACE", f"callsim-test-{uuid.uuid4().hex[:8]}")
     context = open_target(options)
     try:
         target = asyncio.run_coroutine_threadsafe(context.__aenter__(), loop).result(timeout=90)

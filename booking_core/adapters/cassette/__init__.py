@@ -25,14 +25,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from booking_core.adapters.cassette.calls import CallTagging, call_id_of
 from booking_core.adapters.cassette.failures import ELAPSED_HEADER, FAILURE_HEADER, FAILURE_STATUS
-from booking_core.adapters.cassette.filters import DEFAULT_PII_KEY, Scrubber, json_body
+from booking_core.adapters.cassette.filters import (
+    DEFAULT_PII_KEY,
+    SIGNATURE_HEADER,
+    Scrubber,
+    json_body,
+)
 from booking_core.adapters.cassette.session import Mode, Session, cassette_session, current_call
 from booking_core.config import Settings
 
 CALCOM_FILE = "calcom.yaml"
 
-__all__ = ["CALCOM_FILE", "ELAPSED_HEADER", "FAILURE_HEADER", "FAILURE_STATUS", "CallTagging", "CassetteSettings",
-           "Scrubber", "Session", "call_id_of", "cassette_context", "cassette_session", "current_call", "json_body"]
+__all__ = ["CALCOM_FILE", "ELAPSED_HEADER", "FAILURE_HEADER", "FAILURE_STATUS", "SIGNATURE_HEADER", "CallTagging",
+           "CassetteSettings", "Scrubber", "Session", "call_id_of", "cassette_context", "cassette_session",
+           "current_call", "json_body"]
 
 
 class CassetteSettings(BaseSettings):

@@ -17,8 +17,11 @@ from vcr.request import Request as VcrRequest
 from vcr.util import read_body
 
 REDACTED = "<redacted>"
-SECRET_HEADERS = ("authorization", "proxy-authorization", "x-retell-signature", "x-api-key", "cookie",
-                  "x-cal-secret-key", "x-cal-client-id")
+SIGNATURE_HEADER = "x-retell-signature"
+# Removed; the signature's value goes, but that there was one stays: replay signs what was signed.
+SECRET_HEADERS: tuple[str | tuple[str, str], ...] = (
+    "authorization", "proxy-authorization", "x-api-key", "cookie", "x-cal-secret-key", "x-cal-client-id",
+    (SIGNATURE_HEADER, REDACTED))
 SECRET_QUERY = ("apiKey", "api_key", "key", "token")
 DEFAULT_PII_KEY = "callsim-pseudonyms"
 
