@@ -110,7 +110,8 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
         LOCK_WAIT.observe(time.monotonic() - waited)
         LOCK_RESULTS.labels("contended").inc()
         log.info(LOCK_FAILED, call_id=ctx.call_id, resource=slot.resource, start=start.isoformat())
-        alts = await alternatives(core, service, start, ctx.now, exclude=start)
+        alts = await alternatives(core, service, start, ctx.now, exclude=start,
+                                  timeout_s=ctx.left(core.settings.calcom_budget_s, 0.2))
         raise BookingRefused("lock_busy", alternatives=alts) from None
     except LockUnavailable as exc:
         LOCK_RESULTS.labels("unavailable").inc()
@@ -129,8 +130,9 @@ async def _refuse_if_held(core: Core, ctx: CallContext, service: Service, slot: 
         raise BookingRefused("db_unavailable") from None
     if held:
         BOOKINGS.labels("slot_taken").inc()
-        raise BookingRefused("slot_taken", alternatives=await alternatives(core, service, slot.start, ctx.now,
-                                                                            exclude=slot.start))
+        raise BookingRefused("slot_taken", alternatives=await alternatives(
+            core, service, slot.start, ctx.now, exclude=slot.start,
+            timeout_s=ctx.left(core.settings.calcom_budget_s, 0.2)))
 
 
 async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slot, customer_name: str,

@@ -16,3 +16,7 @@ class CallContext:
     fault: str | None = None  # test hook, only honoured with CALLSIM_TEST_HOOKS=1
     # When the request arrived (monotonic): the Cal.com budget counts from here, not from the SAGA.
     started: float = field(default_factory=time.monotonic)
+
+    def left(self, budget_s: float, floor_s: float = 0.05) -> float:
+        """Seconds of the budget still left for outside calls (never quite zero: try once)."""
+        return max(floor_s, budget_s - (time.monotonic() - self.started))

@@ -56,27 +56,35 @@ async def check_availability(core: Core, ctx: CallContext, args: FunctionArgs) -
     service = await _service(core, ctx, args)
     wish = understand_when(core, args.date_time, ctx.now)
     data: dict[str, Any] = {"service": service.name}
+    budget = core.settings.calcom_budget_s
     try:
         if wish.start is not None:
-            check_bookable(core, service, wish.start, ctx.now)
-            starts = await free_starts(core, service, wish.day, 1, ctx.now)
+            try:
+                check_bookable(core, service, wish.start, ctx.now)
+            except BookingRefused as refused:
+                if refused.code == "outside_hours":
+                    refused.data["alternatives"] = await alternatives(core, service, wish.start, ctx.now,
+                                                                      timeout_s=ctx.left(budget))
+                raise
+            starts = await free_starts(core, service, wish.day, 1, ctx.now, timeout_s=ctx.left(budget))
             if wish.start in starts:
                 data.update(available=True, requested=iso(wish.start), slots=[iso(wish.start)])
                 return FunctionAnswer(success=True, message=messages.available(service.name, wish.start), data=data)
-            alts = await alternatives(core, service, wish.start, ctx.now, timeout_s=core.settings.calcom_timeout_s,
+            alts = await alternatives(core, service, wish.start, ctx.now, timeout_s=ctx.left(budget),
                                       exclude=wish.start)
             data.update(available=False, requested=iso(wish.start), slots=[iso(a) for a in alts],
                         alternatives=[iso(a) for a in alts])
             return FunctionAnswer(success=True, message=messages.slot_taken(alts), data=data)
-        starts = await _starts_in_wish(core, service, wish, ctx.now)
+        starts = await _starts_in_wish(core, service, wish, ctx.now, timeout_s=ctx.left(budget))
     except CalcomError:
         raise BookingRefused("calcom_unavailable") from None
     data.update(available=bool(starts), requested=None, slots=[iso(s) for s in starts])
     return FunctionAnswer(success=True, message=messages.free_slots(service.name, starts), data=data)
 
 
-async def _starts_in_wish(core: Core, service: Service, wish: Wish, now: datetime) -> list[datetime]:
-    starts = await free_starts(core, service, wish.day, 1, now)
+async def _starts_in_wish(core: Core, service: Service, wish: Wish, now: datetime,
+                          timeout_s: float | None = None) -> list[datetime]:
+    starts = await free_starts(core, service, wish.day, 1, now, timeout_s=timeout_s)
     if wish.window is not None:
         starts = [s for s in starts if wish.window[0] <= s.time() < wish.window[1]]
     spread: list[datetime] = []
@@ -99,7 +107,7 @@ async def _exact_start(core: Core, ctx: CallContext, service: Service, text: str
     wish = understand_when(core, text, ctx.now)
     if wish.start is None:
         try:
-            starts = await _starts_in_wish(core, service, wish, ctx.now)
+            starts = await _starts_in_wish(core, service, wish, ctx.now, timeout_s=ctx.left(core.settings.calcom_budget_s))
         except CalcomError:
             starts = []
         raise BookingRefused("time_needed", alternatives=starts)
@@ -107,7 +115,8 @@ async def _exact_start(core: Core, ctx: CallContext, service: Service, text: str
         check_bookable(core, service, wish.start, ctx.now)
     except BookingRefused as refused:
         if refused.code == "outside_hours":
-            refused.data["alternatives"] = await alternatives(core, service, wish.start, ctx.now)
+            refused.data["alternatives"] = await alternatives(
+                core, service, wish.start, ctx.now, timeout_s=ctx.left(core.settings.calcom_budget_s))
         raise
     return wish.start
 
