@@ -11,6 +11,7 @@ calcom.yaml next to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import tempfile
 from pathlib import Path
@@ -37,22 +38,24 @@ def _scrubber(keep_pii: bool, secrets: list[str | None]) -> Scrubber:
 
 async def record_scenario(scenario: Scenario, folder: Path, keep_pii: bool = False, seed: int = 7) -> RunResult:
     """Run `scenario` once with both sides recorded into `folder` (caller.yaml, calcom.yaml)."""
-    workdir = Path(tempfile.mkdtemp(prefix="callsim-record-"))
-    database_url = f"sqlite+aiosqlite:///{workdir / 'callsim.db'}"
-    core_env = {"CALLSIM_KEEP_PII": "1"} if keep_pii else {}
-    async with running_mock(workdir, seed) as calcom_url, core_under_cassette(
-            folder / CALCOM_FILE, "record", calcom_url=calcom_url, workdir=workdir, database_url=database_url,
-            extra_env=core_env) as webhook_url:
-        with cassette_session(folder / CALLER_FILE, "record", scrubber=_scrubber(keep_pii, [CALCOM_TEST_KEY,
-                                                                                             RETELL_TEST_KEY]),
-                              keep=lambda request: request.uri.startswith(f"{webhook_url}/api/retell/"),
-                              metadata={"side": "caller", "scenario": scenario.name,
-                                        "description": scenario.description}) as session:
-            run = await run_suite([scenario], StackOptions(webhook_url=webhook_url, calcom_url=calcom_url,
-                                                           database_url=database_url, retell_api_key=RETELL_TEST_KEY))
-            outcome = run.scenarios[0] if run.scenarios else None
-            session.cassette.get_metadata("outcome", outcome.outcome if outcome else "not run")
-            session.cassette.get_metadata("calls", [c.call_id for c in outcome.calls] if outcome else [])
+    with tempfile.TemporaryDirectory(prefix="callsim-record-", ignore_cleanup_errors=True) as folder_name:
+        workdir = Path(folder_name)
+        database_url = f"sqlite+aiosqlite:///{workdir / 'callsim.db'}"
+        core_env = {"CALLSIM_KEEP_PII": "1"} if keep_pii else {}
+        scrubber = _scrubber(keep_pii, [CALCOM_TEST_KEY, RETELL_TEST_KEY])
+        async with running_mock(workdir, seed) as calcom_url, core_under_cassette(
+                folder / CALCOM_FILE, "record", calcom_url=calcom_url, workdir=workdir, database_url=database_url,
+                extra_env=core_env) as webhook_url:
+            with cassette_session(folder / CALLER_FILE, "record", scrubber=scrubber,
+                                  keep=lambda request: request.uri.startswith(f"{webhook_url}/api/retell/"),
+                                  metadata={"side": "caller", "scenario": scenario.name,
+                                            "description": scenario.description}) as session:
+                run = await run_suite([scenario], StackOptions(webhook_url=webhook_url, calcom_url=calcom_url,
+                                                               database_url=database_url,
+                                                               retell_api_key=RETELL_TEST_KEY))
+                result = run.scenarios[0] if run.scenarios else None
+                session.cassette.get_metadata("outcome", result.outcome if result else "not run")
+                session.cassette.get_metadata("calls", [c.call_id for c in result.calls] if result else [])
     return run
 
 
@@ -79,7 +82,8 @@ def record_proxy(webhook_url: str, listen_port: int, out: Path, keep_pii: bool, 
         # uvicorn re-raises the stop signal once shut down; unwinding instead lets vcrpy save.
         signal.signal(signal.SIGTERM, _stop_cleanly)
         signal.signal(signal.SIGINT, _stop_cleanly)
-        uvicorn.run(proxy_app(upstream, session.calls), host="127.0.0.1", port=listen_port, log_level="warning")
+        with contextlib.suppress(SystemExit):  # stopped by a signal: leaving the session writes the cassettes
+            uvicorn.run(proxy_app(upstream, session.calls), host="127.0.0.1", port=listen_port, log_level="warning")
     console.print(f"recorded {len(session.calls)} call(s) into {out}", highlight=False)
 
 

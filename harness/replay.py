@@ -23,6 +23,7 @@ import httpx
 import typer
 from rich.console import Console
 
+from booking_core.adapters.cassette import SIGNATURE_HEADER
 from harness.cassette_diff import Step, answer_view, compare, render
 from harness.cassette_files import CassetteError, Exchange, Recording, open_recording
 from harness.cassette_stack import core_under_cassette
@@ -33,8 +34,8 @@ REPLAY_RETELL_KEY = "key_callsim_replay"
 REPLAY_CALCOM_KEY = "cal_replay_key"  # never checked: the cassette answers, whatever the key
 ANSWER_TIMEOUT_S = 30.0
 # Recorded headers that describe the old connection, or are re-made for this one.
-_NOT_RESENT = {"host", "content-length", "connection", "accept-encoding", "transfer-encoding",
-               "x-retell-signature", "user-agent"}
+_NOT_RESENT = {"host", "content-length", "connection", "accept-encoding", "transfer-encoding", "user-agent",
+               SIGNATURE_HEADER}
 
 
 @dataclass
@@ -58,9 +59,18 @@ class ReplayResult:
         return not self.diverged and not (strict and (self.unmatched or self.unused))
 
 
+def _signature(exchange: Exchange) -> str | None:
+    """Signed anew where Retell had signed; a request the webhook refused for it is refused again."""
+    if not any(k.lower() == SIGNATURE_HEADER for k in exchange.headers):
+        return None
+    return sign(REPLAY_RETELL_KEY, exchange.body) if exchange.status != 401 else "v=0,d=recorded-as-refused"
+
+
 async def _send(client: httpx.AsyncClient, exchange: Exchange) -> dict[str, Any]:
     headers = {k: v for k, v in exchange.headers.items() if k.lower() not in _NOT_RESENT}
-    headers["X-Retell-Signature"] = sign(REPLAY_RETELL_KEY, exchange.body)
+    signature = _signature(exchange)
+    if signature:
+        headers["X-Retell-Signature"] = signature
     # A recorded "no answer" was the caller giving up after so long; give the core the same time.
     timeout = exchange.waited_s if exchange.failure and exchange.waited_s else ANSWER_TIMEOUT_S
     try:
@@ -88,15 +98,17 @@ ReplayHost = Callable[[Recording], AbstractAsyncContextManager[ReplayedCore]]
 @asynccontextmanager
 async def core_process(recording: Recording, extra_env: dict[str, str] | None = None) -> AsyncIterator[ReplayedCore]:
     """The core as `callsim replay` runs it: `python -m booking_core.adapters.cassette`, offline."""
-    workdir = Path(tempfile.mkdtemp(prefix="callsim-replay-"))
-    report = workdir / "calcom-report.json"
-    async with (core_under_cassette(recording.calcom_path, "replay", calcom_url=recording.calcom_base_url,
-                                    workdir=workdir, retell_api_key=REPLAY_RETELL_KEY,
-                                    calcom_api_key=REPLAY_CALCOM_KEY, report=report, extra_env=extra_env) as url,
-                httpx.AsyncClient(base_url=url) as client):
-        core = ReplayedCore(client)
-        yield core
-    core.calcom = json.loads(report.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="callsim-replay-", ignore_cleanup_errors=True) as folder:
+        workdir = Path(folder)
+        report = workdir / "calcom-report.json"
+        async with (core_under_cassette(recording.calcom_path, "replay", calcom_url=recording.calcom_base_url,
+                                        workdir=workdir, retell_api_key=REPLAY_RETELL_KEY,
+                                        calcom_api_key=REPLAY_CALCOM_KEY, report=report,
+                                        extra_env=extra_env) as url,
+                    httpx.AsyncClient(base_url=url) as client):
+            core = ReplayedCore(client)
+            yield core
+        core.calcom = json.loads(report.read_text(encoding="utf-8"))
 
 
 async def replay_recording(recording: Recording, host: ReplayHost = core_process) -> ReplayResult:
@@ -151,6 +163,6 @@ def replay_command(
     elif not result.passed(strict):
         console.print("[bold red]DIVERGED[/bold red]: answers identical, but Cal.com traffic differs (--strict)")
     else:
-        console.print(f"[bold green]IDENTICAL[/bold green]: {len(result.steps)} answers as recorded")
+        console.print(f"[bold green]IDENTICAL[/bold green]: all {len(result.steps)} answers as recorded")
     if not result.passed(strict):
         raise typer.Exit(1)

@@ -26,27 +26,27 @@ from harness.replay import REPLAY_CALCOM_KEY, REPLAY_RETELL_KEY, ReplayedCore
 
 @asynccontextmanager
 async def core_in_process(recording: Recording) -> AsyncIterator[ReplayedCore]:
-    workdir = Path(tempfile.mkdtemp(prefix="callsim-replay-test-"))
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{workdir / 'callsim.db'}",
-        calcom_base_url=recording.calcom_base_url,
-        calcom_api_key=REPLAY_CALCOM_KEY,
-        retell_api_key=REPLAY_RETELL_KEY,
-        redis_url=None,
-        services_sync_on_start=True,
-        callsim_test_hooks=True,
-        reconcile_interval_s=0,
-        slots_cache_s=0,
-        log_level="WARNING",
-    )
-    await asyncio.to_thread(upgrade, settings.database_url)
-    options = CassetteSettings(calcom_cassette=recording.calcom_path, calcom_cassette_mode="replay")
-    with cassette_context(settings, options) as session:
-        assert session is not None
-        app = create_app(settings)
-        async with app.router.lifespan_context(app), httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://core.replay") as client:
-            core = ReplayedCore(client)
-            yield core
-        # After the lifespan: background work (compensation) has been drained by then.
-        core.calcom = session.report()
+    with tempfile.TemporaryDirectory(prefix="callsim-replay-test-", ignore_cleanup_errors=True) as folder:
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{Path(folder) / 'callsim.db'}",
+            calcom_base_url=recording.calcom_base_url,
+            calcom_api_key=REPLAY_CALCOM_KEY,
+            retell_api_key=REPLAY_RETELL_KEY,
+            redis_url=None,
+            services_sync_on_start=True,
+            callsim_test_hooks=True,
+            reconcile_interval_s=0,
+            slots_cache_s=0,
+            log_level="WARNING",
+        )
+        await asyncio.to_thread(upgrade, settings.database_url)
+        options = CassetteSettings(calcom_cassette=recording.calcom_path, calcom_cassette_mode="replay")
+        with cassette_context(settings, options) as session:
+            assert session is not None
+            app = create_app(settings)
+            async with app.router.lifespan_context(app), httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app), base_url="http://core.replay") as client:
+                core = ReplayedCore(client)
+                yield core
+            # After the lifespan: background work (compensation) has been drained by then.
+            core.calcom = session.report()

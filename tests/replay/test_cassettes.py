@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from rich.console import Console
@@ -18,6 +20,7 @@ from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serializers import yamlserializer
 
 from booking_core.adapters.cassette import CALCOM_FILE, FAILURE_STATUS
+from booking_core.adapters.cassette.filters import REDACTED
 from harness.cassette_diff import render
 from harness.cassette_files import CALLER_FILE, open_recording
 from harness.replay import replay_recording
@@ -73,6 +76,23 @@ async def test_cassette_replays_identically(cassette: Path) -> None:
     assert not result.unused, f"recorded Cal.com exchanges never requested: {result.unused}"
 
 
+async def test_replay_needs_no_calcom_and_no_network() -> None:
+    """A listener on the recorded Cal.com address (the mock is long gone) must never be called."""
+    recording = open_recording(RECORDED[0])
+    address = urlsplit(recording.calcom_base_url)
+    with socket.socket() as listener:
+        try:
+            listener.bind((address.hostname or "127.0.0.1", address.port or 80))
+        except OSError:
+            pytest.skip(f"{recording.calcom_base_url} is taken by something else right now")
+        listener.listen()
+        listener.setblocking(False)
+        result = await replay_recording(recording, host=core_in_process)
+        with pytest.raises(BlockingIOError):
+            listener.accept()
+    assert result.passed(strict=True)
+
+
 def test_the_recorded_calls_cover_the_cases_the_issue_names() -> None:
     assert len(RECORDED) >= 8
     calls = [(_answers(p), _calcom(p)) for p in RECORDED]
@@ -89,6 +109,9 @@ def test_no_secret_or_phone_number_reached_the_disk(cassette: Path) -> None:
     for path in sorted(cassette.glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
         assert not [s for s in SECRETS if s in text], path
-        assert "x-retell-signature" not in text.lower(), path
-        assert "authorization" not in text.lower(), path
         assert not _REAL_NUMBER.findall(text), f"{path}: caller numbers {_REAL_NUMBER.findall(text)[:3]}"
+        requests, *_ = FilesystemPersister.load_cassette(path, yamlserializer)
+        for request in requests:
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            assert "authorization" not in headers, path
+            assert headers.get("x-retell-signature", REDACTED) == REDACTED, path
