@@ -107,6 +107,9 @@ def open_recording(path: Path) -> Recording:
         raise CassetteError(f"{path}: no such cassette folder")
     caller, calcom = folder / CALLER_FILE, folder / CALCOM_FILE
     requests, responses, metadata = _load(caller)
+    if not calcom.is_file():
+        raise CassetteError(f"{calcom}: missing — the core's side was not recorded (run the core as "
+                            f"`python -m booking_core.adapters.cassette` with CALCOM_CASSETTE set)")
     calcom_requests, _, calcom_metadata = _load(calcom)
     base = calcom_metadata.get("calcom_base_url")
     if not base and calcom_requests:
