@@ -7,19 +7,19 @@ import json
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from booking_core.adapters.migrations import upgrade
-from booking_core.bootstrap import Core, bootstrap
 from booking_core.config import Settings, get_settings
-from booking_core.observability import configure_logging
-from booking_core.schemas import retell_tools
-from booking_core.service_layer import services_admin
-from booking_core.service_layer.reconcile import reconcile
+
+if TYPE_CHECKING:
+    from booking_core.bootstrap import Core
+
+# The heavy modules (SQLAlchemy, Alembic, the matcher) are imported inside the commands so that
+# `callsim --help` and the commands that do not need them start fast.
 
 T = TypeVar("T")
 console = Console()
@@ -38,6 +38,9 @@ def _settings(database_url: str | None = None, **overrides: Any) -> Settings:
 
 
 def _with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
+    from booking_core.bootstrap import bootstrap
+    from booking_core.observability import configure_logging
+
     configure_logging(settings.log_level, settings.log_json)  # to stderr: stdout carries the JSON result
 
     async def run() -> T:
@@ -59,6 +62,9 @@ def serve(
     """Run the Retell webhook with uvicorn."""
     import uvicorn
 
+    from booking_core.adapters.migrations import upgrade
+    from booking_core.service_layer import services_admin
+
     settings = get_settings()
     if migrate:
         # Once, in the parent: workers racing to migrate one database would trip over each other.
@@ -79,6 +85,8 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Apply the migrations (also done by `serve`)."""
+    from booking_core.adapters.migrations import upgrade
+
     settings = _settings(database_url)
     upgrade(settings.database_url)
     console.print(f"database at head: {settings.database_url.split('@')[-1]}")
@@ -89,6 +97,9 @@ def services_sync(database_url: DatabaseUrl = None,
                   calcom_url: Annotated[str | None, typer.Option("--calcom-url")] = None,
                   api_key: Annotated[str | None, typer.Option("--api-key")] = None) -> None:
     """Import Cal.com's event types (title, length, price, host) as services."""
+    from booking_core.adapters.migrations import upgrade
+    from booking_core.service_layer import services_admin
+
     settings = _settings(database_url, calcom_base_url=calcom_url, calcom_api_key=api_key)
     upgrade(settings.database_url)
     created, updated = _with_core(settings, services_admin.sync_from_calcom)
@@ -106,6 +117,9 @@ def services_add(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Add or update one service."""
+    from booking_core.adapters.migrations import upgrade
+    from booking_core.service_layer import services_admin
+
     settings = _settings(database_url)
     upgrade(settings.database_url)
     item = {"name": name, "duration_min": duration, "price_eur": price, "aliases": alias or [],
@@ -118,6 +132,8 @@ def services_add(
 def services_list(database_url: DatabaseUrl = None,
                   as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show all services."""
+    from booking_core.service_layer import services_admin
+
     rows = _with_core(_settings(database_url), services_admin.list_services)
     if as_json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
@@ -133,6 +149,9 @@ def services_list(database_url: DatabaseUrl = None,
 @services_app.command("import")
 def services_import(path: Path, database_url: DatabaseUrl = None) -> None:
     """Import services from YAML (a list of {name, duration_min, price_eur, aliases, ...})."""
+    from booking_core.adapters.migrations import upgrade
+    from booking_core.service_layer import services_admin
+
     settings = _settings(database_url)
     upgrade(settings.database_url)
     try:
@@ -146,6 +165,8 @@ def services_import(path: Path, database_url: DatabaseUrl = None) -> None:
 @services_app.command("disable")
 def services_disable(name: str, database_url: DatabaseUrl = None) -> None:
     """Stop offering a service (kept for existing appointments)."""
+    from booking_core.service_layer import services_admin
+
     if not _with_core(_settings(database_url), lambda core: services_admin.set_active(core, name, False)):
         console.print(f"[red]no service named {name!r}[/red]")
         raise typer.Exit(1)
@@ -159,6 +180,8 @@ def reconcile_command(
     grace_s: Annotated[float | None, typer.Option(help="Leave pending rows younger than this.")] = None,
 ) -> None:
     """Compare Cal.com with the DB and heal: cancel orphans, adopt confirmed bookings."""
+    from booking_core.service_layer.reconcile import reconcile
+
     settings = _settings(database_url, calcom_base_url=calcom_url, calcom_api_key=api_key)
     report = _with_core(settings, lambda core: reconcile(core, grace_s=grace_s))
     print(json.dumps(report.as_dict(), indent=2))
@@ -170,4 +193,6 @@ def retell_tools_command(
     base_url: Annotated[str, typer.Option(help="Public URL of this webhook.")] = "http://127.0.0.1:8000",
 ) -> None:
     """Print the Retell custom-function definitions for the agent."""
+    from booking_core.schemas import retell_tools
+
     print(json.dumps(retell_tools(base_url), ensure_ascii=False, indent=2))

@@ -6,9 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import uvicorn
 
-from mock_calcom.app import create_app
 from mock_calcom.faults.profiles import profile_names
 from mock_calcom.settings import MockSettings
 
@@ -61,6 +59,10 @@ def mock_calcom_command(
     }
     # Options left unset fall back to MOCK_CALCOM_* environment variables (MockSettings).
     settings = MockSettings(**{name: value for name, value in options.items() if value is not None})
+    import uvicorn  # here, not at the top: `callsim --help` should not pay for the server
+
+    from mock_calcom.app import create_app
+
     try:
         app = create_app(settings)
     except FileNotFoundError as exc:
