@@ -7,6 +7,8 @@ import typer
 
 from booking_core import cli as core_cli
 from harness import cli as harness_cli
+from harness.record import record_command
+from harness.replay import replay_command
 from mock_calcom.cli import mock_calcom_command
 
 app = typer.Typer(help="callsim: Retell webhook booking core, Cal.com mock and call simulator.",
@@ -19,3 +21,5 @@ app.command("retell-tools")(core_cli.retell_tools_command)
 app.command("mock-calcom")(mock_calcom_command)
 app.command("run")(harness_cli.run)
 app.command("check")(harness_cli.check)
+app.command("record")(record_command)
+app.command("replay")(replay_command)
