@@ -11,7 +11,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
 from redis.asyncio import Redis
@@ -28,7 +28,7 @@ class LockUnavailable(Exception):
 
 
 class SlotLock(Protocol):
-    def hold(self, keys: list[str]) -> AsyncIterator[None]: ...
+    def hold(self, keys: list[str]) -> AbstractAsyncContextManager[None]: ...
 
     async def ping(self) -> bool: ...
 

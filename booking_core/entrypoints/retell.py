@@ -39,7 +39,8 @@ _FUNCTION_BODY = {
     }}},
     "required": True,
 }
-_ANSWER = {200: {"model": FunctionAnswer, "description": "Answer for the agent (also for refusals)"}}
+_ANSWER: dict[int | str, dict[str, Any]] = {
+    200: {"model": FunctionAnswer, "description": "Answer for the agent (also for refusals)"}}
 
 
 def _answer(answer: FunctionAnswer, status: int = 200) -> JSONResponse:
