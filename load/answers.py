@@ -39,6 +39,11 @@ def read_answer(status: int, body: bytes | str | None) -> tuple[Answer, str | No
     return Answer(parsed.success, parsed.error, parsed.message, parsed.data), None
 
 
+def retryable(status: int) -> bool:
+    """What Retell sends again: no answer in time, or a 5xx/429."""
+    return status == 0 or status >= 500 or status == 429
+
+
 def failure_reason(answer: Answer, expected_refusals: frozenset[str]) -> str | None:
     """None for a success or an expected refusal; otherwise what went wrong, for Locust's failure table."""
     if answer.success:
@@ -60,14 +65,15 @@ class Heard:
     error: str | None
     message: str
     data: dict[str, Any]
-    response_ms: float
+    response_ms: float  # what the caller waited, retries included
+    attempts: int = 1
 
     @classmethod
     def of(cls, call_id: str, from_number: str, caller_name: str, turn: int, name: str, args: dict[str, Any],
-           answer: Answer, response_ms: float) -> Heard:
+           answer: Answer, response_ms: float, attempts: int = 1) -> Heard:
         return cls(call_id, from_number, caller_name, turn, name, args, answer.success, answer.error,
                    answer.message, {k: answer.data[k] for k in _KEPT_DATA if k in answer.data},
-                   round(response_ms, 1))
+                   round(response_ms, 1), attempts)
 
 
 class AnswerLog:
@@ -107,7 +113,7 @@ class AnswerLog:
             records.append({
                 "scenario": "load", "call_index": index, "caller_index": index, "call_id": call_id,
                 "from_number": first.from_number, "caller_name": first.caller_name, "now": "",
-                "functions": [{"name": h.name, "args": h.args, "route": "function-call", "attempts": 1,
+                "functions": [{"name": h.name, "args": h.args, "route": "function-call", "attempts": h.attempts,
                                "client_ms": h.response_ms, "success": h.success, "error": h.error,
                                "message": h.message, "data": h.data} for h in turns],
             })

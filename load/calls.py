@@ -66,6 +66,11 @@ def _start(iso: str) -> datetime:
     return datetime.fromisoformat(iso)
 
 
+def _other_offer(answer: Answer, tried: str) -> str | None:
+    """The first alternative offered that is not the start just refused."""
+    return next((a for a in answer.alternatives if _start(a) != _start(tried)), None)
+
+
 def tour(space: SlotSpace, rng: random.Random, caller: Caller) -> Script:
     """Every function once: services, check, book, list, reschedule, cancel."""
     yield Turn("get_available_services")
@@ -73,8 +78,9 @@ def tour(space: SlotSpace, rng: random.Random, caller: Caller) -> Script:
     checked = yield _check(wish)
     when = wish.iso if checked.data.get("available") or not checked.offered else checked.offered[0]
     booked = yield _book(wish.service, when, caller)
-    if not booked.success and booked.alternatives:
-        when = booked.alternatives[0]
+    offer = None if booked.success else _other_offer(booked, when)
+    if offer is not None:
+        when = offer
         booked = yield _book(wish.service, when, caller)
     yield Turn("list_appointments")
     if not booked.success:
@@ -107,8 +113,9 @@ def peak(space: SlotSpace, rng: random.Random, caller: Caller) -> Script:
     if when is None:
         return  # nothing suited: the caller hangs up
     booked = yield _book(wish.service, when, caller)
-    if not booked.success and booked.alternatives:
-        booked = yield _book(wish.service, booked.alternatives[0], caller)
+    offer = None if booked.success else _other_offer(booked, when)
+    if offer is not None:
+        booked = yield _book(wish.service, offer, caller)
     if not booked.success:
         return
     start = str(booked.data.get("start"))

@@ -10,6 +10,7 @@ with Locust, against a running stack:
 Custom options (everything else is Locust's own):
   --profile NAME         smoke | peak | race-storm | cal-degraded (callers' script, think time, budgets)
   --slots N              distinct starts callers aim at (default: the profile's)
+  --think-s LOW,HIGH     seconds between a caller's turns (default: the profile's)
   --fault-mix MIX        Cal.com faults, e.g. slow=0.15,hang=0.05,error=0.05 (default: the profile's)
   --race-window-ms MS    mock_calcom's check-then-insert window during the run (default: the profile's)
   --calcom-url URL       mock_calcom (faults, race window) and Cal.com for the invariant gates
@@ -51,15 +52,17 @@ from harness.invariants import claims_booked
 from harness.retell import sign
 from harness.stack import CALCOM_TEST_KEY
 from load import audit, calcom_setup, gates
-from load.answers import AnswerLog, Heard, failure_reason, read_answer
+from load.answers import AnswerLog, Heard, failure_reason, read_answer, retryable
 from load.calls import SCRIPTS, Answer, Caller, Script, Turn
 from load.core_metrics import lock_figures
-from load.profiles import PROFILES, Profile, fault_rules, parse_fault_mix
+from load.profiles import PROFILES, Profile, fault_rules, parse_fault_mix, parse_seconds
 from load.slots import SlotSpace
 
 # In-flight turns finish at stop (bounded by the core's own answer budget), so every answer a
 # caller heard is in the record the truthfulness gate reads.
-STOP_TIMEOUT_S = 10.0
+RETELL_TIMEOUT_S = 8.0
+RETELL_RETRIES = 2
+STOP_TIMEOUT_S = RETELL_TIMEOUT_S * (1 + RETELL_RETRIES)
 FLUSH_TIMEOUT_S = STOP_TIMEOUT_S + 20
 SALON_NUMBER = "+493012345670"
 
@@ -80,6 +83,8 @@ def _add_options(parser: Any) -> None:
     # Locust forwards only custom options to workers: the master copies --profile into this one.
     group.add_argument("--callsim-profile", default="", help=argparse.SUPPRESS)
     group.add_argument("--slots", type=int, default=0, help="Distinct starts callers aim at (0: profile's).")
+    group.add_argument("--think-s", default="", metavar="LOW,HIGH",
+                       help="Seconds between a caller's turns (default: the profile's).")
     group.add_argument("--fault-mix", default=None, help="Cal.com faults, e.g. slow=0.15,hang=0.05,error=0.05.")
     group.add_argument("--race-window-ms", type=int, default=-1, help="mock_calcom race window (-1: profile's).")
     group.add_argument("--calcom-url", default="", help="mock_calcom / Cal.com for faults and invariant gates.")
@@ -158,7 +163,9 @@ def _test_start(environment: Environment, **_: Any) -> None:
     slots = options.slots or profile.slots
     durations = _durations(environment.host or "", options.retell_api_key)
     layout = SlotSpace.handful if profile.slot_layout == "handful" else SlotSpace.spread
-    _run.update(profile=profile, space=layout(profile.demand, durations, slots, date.today()))
+    _run.update(profile=profile, space=layout(profile.demand, durations, slots, date.today()),
+                think_s=parse_seconds(options.think_s) if options.think_s else profile.think_s,
+                between_calls_s=profile.between_calls_s)
     if isinstance(environment.runner, WorkerRunner):
         return
     faults, window = fault_rules(_fault_mix(environment)), _race_window_ms(environment)
@@ -209,17 +216,19 @@ def _test_stop(environment: Environment, **_: Any) -> None:
 class PhoneCaller(FastHttpUser):
     """One phone line: dials, runs the profile's call script turn by turn, hangs up, dials again."""
 
-    network_timeout = 10.0  # above anything the core may take: a missing answer would hide a booking
+    # Like Retell: a function call that times out or fails at HTTP level is sent again, up to twice,
+    # and the core answers a repeat from its idempotency store.
+    network_timeout = RETELL_TIMEOUT_S
     connection_timeout = 5.0
 
     def on_start(self) -> None:
         self.rng = random.Random()
         self.script: Script | None = None
         self.pending: Turn | None = None
+        self.think_s, self.between_calls_s = _run["think_s"], _run["between_calls_s"]
 
     def wait_time(self) -> float:
-        profile: Profile = _run["profile"]
-        low, high = profile.think_s if self.pending is not None else profile.between_calls_s
+        low, high = self.think_s if self.pending is not None else self.between_calls_s
         return self.rng.uniform(low, high)
 
     def _dial(self) -> None:
@@ -248,20 +257,24 @@ class PhoneCaller(FastHttpUser):
         self.turn_no += 1
         # ASCII JSON: the text sent is byte for byte what was signed.
         body = json.dumps({"name": turn.name, "args": turn.args, "call": self.call})
-        headers = _signed(body.encode(), _options(self.environment).retell_api_key)
-        with self.client.post("/api/retell/function-call", data=body, headers=headers, name=turn.name,
-                              catch_response=True) as response:
-            answer, broken = read_answer(response.status_code, response.content)
-            reason = broken or failure_reason(answer, profile.expected_refusals)
-            if not answer.success and claims_booked(answer.message):
-                reason = f"told \"gebucht\" on a refusal ({answer.error})"
-            if reason:
-                response.failure(reason)
-            else:
-                response.success()
-            elapsed_ms = float(response.request_meta["response_time"])
+        waited_ms = 0.0
+        for attempt in range(1 + RETELL_RETRIES):
+            headers = _signed(body.encode(), _options(self.environment).retell_api_key)
+            with self.client.post("/api/retell/function-call", data=body, headers=headers, name=turn.name,
+                                  catch_response=True) as response:
+                answer, broken = read_answer(response.status_code, response.content)
+                waited_ms += float(response.request_meta["response_time"])
+                reason = broken or failure_reason(answer, profile.expected_refusals)
+                if not answer.success and claims_booked(answer.message):
+                    reason = f"told \"gebucht\" on a refusal ({answer.error})"
+                if reason:
+                    response.failure(reason)
+                else:
+                    response.success()
+            if not (broken and retryable(response.status_code)) or attempt == RETELL_RETRIES:
+                break
         LOG.add(Heard.of(self.call_id, self.caller.phone, self.caller.name, self.turn_no, turn.name,
-                         turn.args, answer, elapsed_ms))
+                         turn.args, answer, waited_ms, attempt + 1))
         return answer
 
 
@@ -297,7 +310,9 @@ def _gate(environment: Environment) -> int:
     except httpx.HTTPError as error:
         figures = None
         print(f"load: /metrics unreadable: {error}")
-    checked += gates.lock_gates(LOG, profile, figures)
+    longest = max((entry.max_response_time or 0 for (name, _), entry in environment.stats.entries.items()
+                   if name in gates.CHANGING), default=0.0)
+    checked += gates.lock_gates(LOG, profile, figures, float(longest))
     checked += _invariants(options, record)
     record["gates"] = gates.as_json(checked)
     record["exit_code"] = gates.verdict(checked)
@@ -317,13 +332,15 @@ def _invariants(options: Any, record: dict[str, Any]) -> list[gates.Gate]:
         record["faults"] = calcom_setup.restore(options.calcom_url)
     except calcom_setup.CalcomSetupError as error:
         print(f"load: {error}")
+    # What every caller heard, kept next to the reports: the evidence behind a truthfulness verdict.
+    answers = (Path(f"{options.csv_prefix}_answers.json") if options.csv_prefix
+               else Path(tempfile.mkdtemp(prefix="callsim-load-")) / "answers.json")
     try:
         if options.database_url:
             record["reconcile"] = audit.reconcile(options.calcom_url, options.database_url, options.calcom_api_key)
-        with tempfile.TemporaryDirectory(prefix="callsim-load-") as folder:
-            answers = Path(folder) / "answers.json"
-            LOG.write_answers(str(answers))
-            summary = audit.check(options.calcom_url, options.database_url or None, options.calcom_api_key, answers)
+        answers.parent.mkdir(parents=True, exist_ok=True)
+        LOG.write_answers(str(answers))
+        summary = audit.check(options.calcom_url, options.database_url or None, options.calcom_api_key, answers)
     except (audit.AuditError, OSError, ValueError) as error:
         return gates.invariant_gates({"error": str(error)})
     record["invariants"] = {k: summary.get(k) for k in ("ok", "bookings", "active_bookings", "appointments",

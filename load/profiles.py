@@ -1,5 +1,8 @@
 """The four load profiles: who calls, how often, about what, with which Cal.com, and the budgets.
 
+Think time is what a phone call really has between two function calls: the agent speaks the
+answer, the caller replies (3-8 s); smoke alone is compressed, to cover every function in seconds.
+
 Budgets are what callers may wait on this project's reference machine (2 cores running Locust,
 the core and the mock together); a profile's defaults for users, spawn rate and run time are what
 `python -m load.run PROFILE` passes to Locust, and any Locust option given there wins.
@@ -56,6 +59,17 @@ def fault_rules(mix: dict[str, float]) -> list[dict[str, Any]]:
     return [FAULT_KINDS[kind](rate) for kind, rate in mix.items() if rate > 0]
 
 
+def parse_seconds(text: str) -> tuple[float, float]:
+    """`1,3` → (1.0, 3.0): a range of seconds."""
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"expected LOW,HIGH seconds, got {text!r}") from None
+    if not 0 <= low <= high:
+        raise ValueError(f"expected 0 ≤ LOW ≤ HIGH, got {text!r}")
+    return low, high
+
+
 @dataclass(frozen=True)
 class Budget:
     p95_ms: float
@@ -96,26 +110,26 @@ VOICE = Budget(p95_ms=1600, p99_ms=2500)
 PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile(
         name="smoke", description="a few callers for seconds; every function at least once",
-        script="tour", users=4, spawn_rate=4, run_time="10s", think_s=(0.1, 0.3), between_calls_s=(0.1, 0.5),
+        script="tour", users=4, spawn_rate=4, run_time="8s", think_s=(0.1, 0.3), between_calls_s=(0.1, 0.5),
         slots=400, slot_layout="spread", demand=SALON_DEMAND, budgets={"*": VOICE},
         max_failure_ratio=0.0, contention_p95_ms=1000, min_booked=1, must_succeed=FUNCTION_NAMES,
     ),
     Profile(
         name="peak", description="Monday morning at a salon chain: many calls, mostly availability checks, "
                                  "about one booking per call, spread over many slots",
-        script="peak", users=100, spawn_rate=10, run_time="2m", think_s=(1.0, 3.0), between_calls_s=(0.5, 2.0),
+        script="peak", users=150, spawn_rate=15, run_time="3m", think_s=(3.0, 8.0), between_calls_s=(1.0, 3.0),
         slots=5000, slot_layout="spread", demand=SALON_DEMAND, budgets={"*": VOICE},
         max_failure_ratio=0.01, contention_p95_ms=1000, min_booked=10,
     ),
     Profile(
         name="race-storm", description="many callers fighting over a handful of one stylist's slots",
-        script="storm", users=200, spawn_rate=50, run_time="60s", think_s=(0.2, 1.0),
-        between_calls_s=(0.2, 1.0), slots=4, slot_layout="handful", demand=STORM_DEMAND,
+        script="storm", users=200, spawn_rate=50, run_time="60s", think_s=(3.0, 8.0),
+        between_calls_s=(1.0, 3.0), slots=4, slot_layout="handful", demand=STORM_DEMAND,
         budgets={"*": VOICE}, max_failure_ratio=0.01, contention_p95_ms=1000, min_booked=5, race_window_ms=50,
     ),
     Profile(
         name="cal-degraded", description="Cal.com slow (just under the timeout), hanging and failing at set rates",
-        script="peak", users=50, spawn_rate=10, run_time="90s", think_s=(0.5, 1.5), between_calls_s=(0.5, 1.5),
+        script="peak", users=60, spawn_rate=10, run_time="90s", think_s=(3.0, 8.0), between_calls_s=(1.0, 3.0),
         slots=5000, slot_layout="spread", demand=SALON_DEMAND, budgets={"*": VOICE},
         max_failure_ratio=0.01, contention_p95_ms=1600, min_booked=5, fault_mix="slow=0.15,hang=0.05,error=0.05",
         expected_refusals=REFUSALS | DEGRADED_REFUSALS,

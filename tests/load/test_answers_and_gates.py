@@ -79,9 +79,8 @@ def test_a_slow_function_fails_its_latency_gate_and_names_the_figures() -> None:
 
 
 def test_lock_gates_catch_an_answer_slower_than_the_lock_ttl_and_slow_contention() -> None:
-    log = _log(_heard("book_appointment", STORM.lock_ttl_s * 1000 + 1),
-               *[_heard("book_appointment", 1500, False, "lock_busy") for _ in range(20)])
-    gates = {g.name: g for g in lock_gates(log, STORM, None)}
+    log = _log(*[_heard("book_appointment", 1500, False, "lock_busy") for _ in range(20)])
+    gates = {g.name: g for g in lock_gates(log, STORM, None, STORM.lock_ttl_s * 1000 + 1)}
     assert gates["lock released within TTL"].passed is False
     assert gates["contention answered fast"].passed is False
     assert "20 lock_busy" in gates["contention answered fast"].detail

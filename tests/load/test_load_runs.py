@@ -52,7 +52,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LoadRun
         # The lock switched off and Cal.com's check-then-insert race held open: concurrent creates of one
         # slot both succeed at Cal.com until the core's DB constraint and compensation cancel the extra.
         "unlocked": _start(tmp_path_factory.mktemp("unlocked"), "race-storm", "--core-env", "LOCK_ENABLED=false",
-                           "--race-window-ms", "250", "--users", "40", "--spawn-rate", "40", "--run-time", "12s"),
+                           "--race-window-ms", "250", "--users", "40", "--spawn-rate", "40", "--run-time", "8s",
+                           "--think-s", "0.2,1"),
     }
     yield started
     for run in started.values():
