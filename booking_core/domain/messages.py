@@ -85,17 +85,18 @@ def time_needed() -> str:
 
 
 def calcom_unavailable() -> str:
-    return ("Ich kann den Kalender gerade leider nicht erreichen. Der Termin ist nicht gebucht. "
-            "Bitte versuchen Sie es gleich noch einmal.")
+    return ("Ich kann den Kalender gerade leider nicht erreichen, deshalb habe ich den Termin nicht "
+            "eingetragen. Bitte versuchen Sie es gleich noch einmal.")
 
 
 def booking_unconfirmed() -> str:
-    return ("Ich konnte die Buchung gerade nicht bestätigen, der Termin ist deshalb nicht gebucht. "
+    return ("Ich konnte die Buchung gerade nicht bestätigen, der Termin ist deshalb nicht eingetragen. "
             "Bitte versuchen Sie es gleich noch einmal.")
 
 
 def technical_problem() -> str:
-    return "Wir haben gerade ein technisches Problem. Der Termin ist nicht gebucht. Bitte rufen Sie später noch einmal an."
+    return ("Wir haben gerade ein technisches Problem, der Termin ist nicht eingetragen. "
+            "Bitte rufen Sie später noch einmal an.")
 
 
 def lock_unavailable() -> str:

@@ -234,7 +234,28 @@ async def _create_in_calcom(core: Core, ctx: CallContext, service: Service, slot
     if found is not None:
         return found
     core.spawn(_settle(core, appointment_id, AppointmentStatus.FAILED, "unknown"))
+    core.spawn(_late_check(core, service, slot, appointment_id, ctx.call_id))
     raise BookingRefused("booking_unconfirmed")
+
+
+async def _late_check(core: Core, service: Service, slot: Slot, appointment_id: str, call_id: str | None) -> None:
+    """A slow Cal.com may store the booking after we gave up and told the caller "no".
+
+    Look again once Cal.com had time to finish, and cancel what it stored, instead of leaving an
+    untrue answer standing until the next reconcile pass.
+    """
+    for wait_s in (core.settings.calcom_timeout_s * 2, core.settings.calcom_timeout_s * 6):
+        await asyncio.sleep(wait_s)
+        try:
+            found = await core.calcom.find_by_metadata(
+                "appointment_id", appointment_id, event_type_id=service.calcom_event_type_id,
+                after_start=slot.start - timedelta(minutes=1), before_end=slot.end + timedelta(minutes=1),
+                timeout_s=5.0)
+        except CalcomError:
+            continue
+        if found is not None and found.active:
+            await compensate(core, appointment_id, found.uid, call_id)
+        return
 
 
 async def _lookup(core: Core, service: Service, slot: Slot, appointment_id: str,
@@ -252,37 +273,56 @@ async def _lookup(core: Core, service: Service, slot: Slot, appointment_id: str,
 
 
 async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, uid: str,
-                   rescheduled_from: AppointmentRow | None) -> None:
-    """Step 5. Write first, then check for overlaps inside the same transaction."""
+                         rescheduled_from: AppointmentRow | None, attempts: int = 4) -> None:
+    """Step 5. Write first, then check for overlaps inside the same transaction.
+
+    A deadlock between two confirms of one stylist (InnoDB's gap locks, PostgreSQL's row locks) says
+    nothing about the slots: the transaction is simply run again, and only a real overlap or the
+    constraint makes it a conflict.
+    """
     if core.settings.callsim_test_hooks and ctx.fault == "db_confirm":
         raise DBAPIError("UPDATE appointments", {}, Exception("injected confirm failure"))
-    try:
-        async with core.uow() as uow:
-            row = await uow.appointments.get(appointment_id, for_update=True)
-            if row is None:
-                raise SlotConflict(appointment_id)
-            check_transition(row.status, AppointmentStatus.CONFIRMED)
-            row.status = AppointmentStatus.CONFIRMED.value
-            row.confirmed_start = row.start_at
-            row.calcom_uid = uid
-            row.sync_status = "in_sync"
-            await uow.session.flush()
-            clash = await uow.appointments.overlapping(
-                row.resource, row.start_at, row.end_at, statuses=(AppointmentStatus.CONFIRMED.value,),
-                exclude_id=row.id, for_update=True)
-            clash = [c for c in clash if not rescheduled_from or c.id != rescheduled_from.id]
-            if clash:
-                raise SlotConflict(clash[0].id)
-            await uow.commit()
-    except IntegrityError as exc:
-        raise SlotConflict(str(exc.orig)) from None
-    except DBAPIError as exc:
-        # PostgreSQL's exclusion constraint and MariaDB deadlocks on the locking read both mean
-        # "someone else confirmed an overlapping slot first".
-        text = str(exc.orig).lower()
-        if "exclusion" in text or "ex_appointments_no_overlap" in text or "deadlock" in text:
-            raise SlotConflict(text) from None
-        raise
+    for attempt in range(attempts):
+        try:
+            await _confirm_once(core, appointment_id, uid, rescheduled_from)
+            return
+        except IntegrityError as exc:
+            raise SlotConflict(str(exc.orig)) from None
+        except DBAPIError as exc:
+            text = str(exc.orig).lower()
+            if "exclusion" in text or "ex_appointments_no_overlap" in text:
+                raise SlotConflict(text) from None
+            if not _is_transient(text) or attempt == attempts - 1:
+                raise
+            log.info("confirm retried after a transient lock conflict", appointment_id=appointment_id,
+                     attempt=attempt + 1)
+            await asyncio.sleep(0.02 * (attempt + 1))
+
+
+def _is_transient(text: str) -> bool:
+    return "deadlock" in text or "lock wait timeout" in text or "could not serialize" in text
+
+
+async def _confirm_once(core: Core, appointment_id: str, uid: str, rescheduled_from: AppointmentRow | None) -> None:
+    async with core.uow() as uow:
+        row = await uow.appointments.get(appointment_id, for_update=True)
+        if row is None:
+            raise SlotConflict(appointment_id)
+        if row.status == AppointmentStatus.CONFIRMED.value and row.calcom_uid == uid:
+            return  # a retried transaction that had in fact committed
+        check_transition(row.status, AppointmentStatus.CONFIRMED)
+        row.status = AppointmentStatus.CONFIRMED.value
+        row.confirmed_start = row.start_at
+        row.calcom_uid = uid
+        row.sync_status = "in_sync"
+        await uow.session.flush()
+        clash = await uow.appointments.overlapping(
+            row.resource, row.start_at, row.end_at, statuses=(AppointmentStatus.CONFIRMED.value,),
+            exclude_id=row.id, for_update=True)
+        clash = [c for c in clash if not rescheduled_from or c.id != rescheduled_from.id]
+        if clash:
+            raise SlotConflict(clash[0].id)
+        await uow.commit()
 
 
 async def _settle(core: Core, appointment_id: str, status: AppointmentStatus, sync_status: str) -> None:
@@ -373,25 +413,40 @@ def _placeholder_email(phone: str) -> str:
 
 
 async def cancel_in_calcom(core: Core, row_id: str, uid: str | None, call_id: str | None) -> None:
-    """After the DB says cancelled: cancel at Cal.com; a failure is left for the reconciler."""
+    """After the DB says cancelled: cancel at Cal.com, retrying in the background; what still fails
+    is left for the reconciler."""
     if not uid:
         return
+    if await _try_cancel(core, row_id, uid, call_id, timeout_s=core.settings.calcom_budget_s):
+        return
+    core.spawn(_retry_cancel(core, row_id, uid, call_id))
+
+
+async def _try_cancel(core: Core, row_id: str, uid: str, call_id: str | None, timeout_s: float) -> bool:
     try:
-        await core.calcom.cancel_booking(uid, "Vom Kunden telefonisch storniert",
-                                         timeout_s=core.settings.calcom_budget_s)
+        await core.calcom.cancel_booking(uid, "Vom Kunden telefonisch storniert", timeout_s=timeout_s)
         CALCOM_CALLS.labels("cancel", "ok").inc()
+        return True
     except CalcomError as exc:
         CALCOM_CALLS.labels("cancel", type(exc).__name__).inc()
-        log.warning("Cal.com cancel failed, reconciler will retry", call_id=call_id, appointment_id=row_id,
-                    error=str(exc))
-        try:
-            async with core.uow() as uow:
-                row = await uow.appointments.get(row_id)
-                if row is not None:
-                    row.sync_status = "cancel_failed"
-                    await uow.commit()
-        except SQLAlchemyError:
-            pass
+        log.warning("Cal.com cancel failed", call_id=call_id, appointment_id=row_id, error=str(exc))
+        return False
+
+
+async def _retry_cancel(core: Core, row_id: str, uid: str, call_id: str | None) -> None:
+    for attempt in range(core.settings.compensation_attempts):
+        await asyncio.sleep(0.2 * 2**attempt)
+        if await _try_cancel(core, row_id, uid, call_id, timeout_s=core.settings.calcom_timeout_s):
+            return
+    log.error("Cal.com cancel failed, reconciler will retry", call_id=call_id, appointment_id=row_id)
+    try:
+        async with core.uow() as uow:
+            row = await uow.appointments.get(row_id)
+            if row is not None:
+                row.sync_status = "cancel_failed"
+                await uow.commit()
+    except SQLAlchemyError:
+        pass
 
 
 __all__ = ["Booked", "book_slot", "cancel_in_calcom", "check_bookable", "compensate"]

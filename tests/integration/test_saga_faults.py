@@ -84,14 +84,14 @@ async def test_calcom_fault_on_create(target: Target, retell: RetellClient, faul
         # the booking exists at Cal.com: found by its id in metadata and confirmed
         assert answer["success"], answer
     elif fault in ("http_500", "http_503", "http_429", "reset", "reject_then_reset", "latency_above_timeout", "hang"):
-        assert answer["success"] is False and "nicht gebucht" in answer["message"]
+        assert answer["success"] is False and "nicht eingetragen" in answer["message"]
     await retell.faults()
     await _assert_healed_and_truthful(target, retell, [(call_id, answer)])
 
 
 async def test_db_failing_at_confirm_is_compensated(target: Target, retell: RetellClient) -> None:
     call_id, answer, took = await _book(retell, 15, 8, fault_header="db_confirm")
-    assert answer["success"] is False and "nicht gebucht" in answer["message"]
+    assert answer["success"] is False and "nicht eingetragen" in answer["message"]
     assert took <= 2 * BUDGET_S
     await _assert_healed_and_truthful(target, retell, [(call_id, answer)])
     cancelled = [b for b in await retell.ledger() if b["metadata"].get("call_id") == call_id]
