@@ -73,7 +73,7 @@ def _call_now(core: Core, call: RetellCall | None) -> datetime:
 async def _dispatch(core: Core, request: Request, name: str | None, body: bytes, *, args_at_root: bool) -> JSONResponse:
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
         return _refuse("invalid_json", "Die Anfrage konnte ich leider nicht lesen.", status=400)
     if not isinstance(payload, dict):
         return _refuse("invalid_json", "Die Anfrage konnte ich leider nicht lesen.", status=400)
@@ -83,13 +83,18 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
         return _refuse("unknown_function", messages.unknown_function(), known_functions=list(FUNCTION_NAMES))
     raw_args = payload.get("args", {}) if wrapped else payload
     try:
-        call = RetellCall.model_validate(payload["call"]) if wrapped and payload.get("call") is not None else None
+        call_data = payload.get("call") if wrapped else None
+        if call_data is not None and not isinstance(call_data, dict):
+            raise TypeError("call")
+        call = RetellCall.model_validate(call_data) if call_data is not None else None
         if not isinstance(raw_args, dict):
-            raise TypeError("args must be an object")
+            raise TypeError("args")
         args = FunctionArgs.model_validate(raw_args)
-    except (ValidationError, TypeError) as exc:
-        fields = sorted({str(err["loc"][0]) for err in exc.errors()}) if isinstance(exc, ValidationError) else ["args"]
+    except ValidationError as exc:
+        fields = sorted({str(err["loc"][0]) if err["loc"] else "args" for err in exc.errors()})
         return _refuse("invalid_args", messages.invalid_args(), invalid=fields)
+    except TypeError as exc:
+        return _refuse("invalid_args", messages.invalid_args(), invalid=[str(exc)])
     call_id = (call.call_id if call else None) or request.headers.get("x-retell-call-id")
     ctx = CallContext(
         call_id=call_id,
