@@ -73,6 +73,9 @@ def locust_command(profile_name: str, webhook_url: str, calcom_url: str, databas
 
 async def run(args: argparse.Namespace, extra: list[str]) -> int:
     core_env = dict(pair.split("=", 1) for pair in args.core_env)
+    if args.workers > 1 and not args.redis_url:
+        print("load: WARNING: several core workers without --redis-url each keep their own in-process lock; "
+              "only the DB constraint stands between concurrent callers", flush=True)
     args.reports.mkdir(parents=True, exist_ok=True)
     stack = StackOptions(database_url=args.database_url, redis_url=args.redis_url, workers=args.workers,
                          extra_env=core_env, log_dir=args.reports / f"{args.profile}-logs")

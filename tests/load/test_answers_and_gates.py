@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
@@ -133,8 +134,14 @@ def _metrics(started: float, acquired: int, contended: int) -> str:
 
 
 def test_lock_figures_add_up_every_worker_once() -> None:
-    answers = iter([_metrics(100.0, 5, 1), _metrics(100.0, 6, 1), _metrics(200.0, 10, 3)] + [_metrics(100.0, 6, 1)] * 60)
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, text=next(answers)))
+    answers = iter([_metrics(100.0, 6, 1)] * 6 + [_metrics(200.0, 10, 3)] + [_metrics(100.0, 6, 1)] * 100)
+    lock = threading.Lock()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        with lock:
+            return httpx.Response(200, text=next(answers))
+
+    transport = httpx.MockTransport(answer)
     figures = lock_figures("http://core", transport=transport)
     assert figures.workers == 2
     assert (figures.acquired, figures.contended) == (16, 4)
