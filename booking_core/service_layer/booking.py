@@ -54,6 +54,8 @@ from booking_core.service_layer.context import CallContext
 LOOKUP_RESERVE_S = 0.3  # kept back from the create call so an unknown outcome can still be looked up
 # A caller who waited in a busy queue still deserves a real attempt at Cal.com.
 MIN_CREATE_TIMEOUT_S = 0.6
+# Finding a booking whose answer was lost is what prevents an orphan: give it a real chance too.
+MIN_LOOKUP_TIMEOUT_S = 0.4
 
 
 class SlotConflict(Exception):
@@ -264,7 +266,7 @@ async def _lookup(core: Core, service: Service, slot: Slot, appointment_id: str,
         found = await core.calcom.find_by_metadata(
             "appointment_id", appointment_id, event_type_id=service.calcom_event_type_id,
             after_start=slot.start - timedelta(minutes=1), before_end=slot.end + timedelta(minutes=1),
-            timeout_s=max(0.05, deadline.left()))
+            timeout_s=max(MIN_LOOKUP_TIMEOUT_S, deadline.left()))
     except CalcomError as exc:
         CALCOM_CALLS.labels("lookup", type(exc).__name__).inc()
         return None
