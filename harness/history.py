@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from harness.invariants import claims_booked
+from harness.invariants import Snapshot, claims_booked
 
 Outcome = Literal["ok", "fail", "unknown"]
 Kind = Literal["book", "cancel", "reschedule"]
@@ -84,7 +84,7 @@ class Operation:
     def describe(self) -> str:
         what = (f"{self.kind} {self.slot.label()}" if self.kind != "reschedule" or self.old_slot is None
                 else f"reschedule {self.old_slot.label()} → {self.slot.label()}")
-        answer = self.outcome or "pending"
+        answer: str = self.outcome or "pending"
         if self.error:
             answer += f" ({self.error})"
         return f"#{self.index} {self.caller} {what}: {answer}"
@@ -97,6 +97,12 @@ class ActiveBooking:
     appointment_id: str
     call_id: str | None
     slot: Slot
+
+
+def final_state(snapshot: Snapshot) -> list[ActiveBooking]:
+    """The active appointments (confirmed rows) of an invariant-checker snapshot."""
+    return [ActiveBooking(a.id, a.call_id, Slot(a.resource, a.start, a.end))
+            for a in snapshot.appointments or [] if a.confirmed]
 
 
 class History:

@@ -16,11 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import httpx
-from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from harness.history import ActiveBooking, History, Slot, check
+from harness.history import History, check, final_state
 from harness.invariants import (
     Snapshot,
     calcom_double_bookings,
@@ -61,8 +60,11 @@ class Totals:
     anomalies: list[str] = field(default_factory=list)
     first_caught_in_example: int | None = None
 
+    def p95_s(self) -> float | None:
+        return statistics.quantiles(self.latencies, n=20)[-1] if len(self.latencies) >= 20 else None
+
     def summary(self) -> str:
-        p95 = statistics.quantiles(self.latencies, n=20)[-1] if len(self.latencies) >= 20 else None
+        p95 = self.p95_s()
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(self.outcomes.items()))
         return (f"examples {self.examples}, operations {self.operations}, faults injected {self.faults_injected}, "
                 f"anomalies {len(self.anomalies)}; answers: {outcomes}; latency p95 "
@@ -75,8 +77,12 @@ class Anomalies(AssertionError):
 
 
 def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals, *,
-                 with_db_faults: bool = True, initial_race_window_ms: int = 0) -> type[RuleBasedStateMachine]:
-    """A state machine class bound to one running stack (hypothesis instantiates it per example)."""
+                 with_db_faults: bool = True, race_windows_ms: tuple[int, ...] = (0, 50)
+                 ) -> type[RuleBasedStateMachine]:
+    """A state machine class bound to one running stack (hypothesis instantiates it per example).
+
+    `race_windows_ms`: the Cal.com race windows a schedule may switch between; one value keeps that
+    window for the whole run."""
     db_fault = db_faults(with_db_faults)
     ops = operations(slots, db_fault=db_fault)
     by_slot = {s.slot: s for s in slots}
@@ -91,9 +97,10 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
             self.steps: list[Step] = []
             self.faults: list[FaultChoice] = []
             self.race_window_ms = 0
-            if initial_race_window_ms:
-                self.calcom_race_window(initial_race_window_ms)
+            if len(race_windows_ms) == 1:
+                self.calcom_race_window(race_windows_ms[0])
             self.fault_hits = 0
+            self.db_faults_fired = 0
             self.problems: list[str] = []
             self.failed = False
 
@@ -127,14 +134,16 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
         def caller_changes_their_mind(self, data: st.DataObject, faults: list[FaultChoice]) -> None:
             """Cancel or move an appointment the caller was told about (not a random slot)."""
             caller, held = data.draw(st.sampled_from(self._holdings()), label="appointment")
-            choices: list[Operation] = [Cancel(caller, held)] + [
+            choices: list[Operation] = [Cancel(caller, held)]
+            choices += [
                 Reschedule(caller, held, new, data.draw(db_fault, label="db_fault"))
                 for old, new in moves(slots) if old == held]
             self._run(Step("ops", faults=faults, ops=[data.draw(st.sampled_from(choices), label="change")]))
 
         # -- Cal.com's own race ------------------------------------------------------------------
 
-        @rule(ms=st.sampled_from([0, 50]))
+        @precondition(lambda self: len(race_windows_ms) > 1)
+        @rule(ms=st.sampled_from(race_windows_ms))
         def calcom_race_window(self, ms: int) -> None:
             """Cal.com's check-then-insert gap: two creates of one slot may both succeed."""
             stack.configure_mock(race_window_ms=ms)
@@ -157,8 +166,7 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
             stack.configure_mock(race_window_ms=0)
             done = self.history.operations
             totals.operations += len(done)
-            totals.faults_injected += self.fault_hits + sum(1 for step in self.steps for op in step.ops
-                                                            if op.db_fault)
+            totals.faults_injected += self.fault_hits + self.db_faults_fired
             totals.outcomes.update(f"{op.kind} {op.outcome}" for op in done)
             if self.failed:
                 return
@@ -168,10 +176,7 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
             report = stack.reconcile()
             found += [f"reconcile failed: {error}" for error in report["errors"]]
             snapshot = stack.snapshot()
-            assert snapshot.appointments is not None
-            final = [ActiveBooking(a.id, a.call_id, Slot(a.resource, a.start, a.end))
-                     for a in snapshot.appointments if a.confirmed]
-            self._judge(found + [v.detail for v in find_violations(snapshot)] + check(done, final))
+            self._judge(found + [v.detail for v in find_violations(snapshot)] + check(done, final_state(snapshot)))
 
         # -- machinery -------------------------------------------------------------------------
 
@@ -214,6 +219,8 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
                 self.history.complete(entry, "unknown", error=f"http_{answer.status}")
                 self.problems.append(f"HTTP {answer.status} for {entry.describe()}: {answer.text[:200]}")
                 return f"HTTP {answer.status}"
+            if op.db_fault and answer.error == "db_unavailable":
+                self.db_faults_fired += 1  # the DB is healthy otherwise: the injected confirm failure fired
             if not heard:
                 self.history.complete(entry, "unknown", error="answer_lost")
                 return "lost"
@@ -260,9 +267,12 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
             totals.anomalies.extend(found)
             if totals.first_caught_in_example is None:
                 totals.first_caught_in_example = totals.examples
-            note(reproduction_yaml(self.steps, found))
-            note("history:\n" + "\n".join(op.describe() + (f" [{', '.join(op.faults)}]" if op.faults else "")
-                                          for op in self.history.operations))
-            raise Anomalies("\n".join(found))
+            # On the exception itself, not via hypothesis.note(): a concurrency failure that does not
+            # replay (Flaky) must still show its schedule.
+            error = Anomalies("\n".join(found))
+            error.add_note(reproduction_yaml(self.steps, found))
+            error.add_note("history:\n" + "\n".join(
+                op.describe() + (f" [{', '.join(op.faults)}]" if op.faults else "") for op in self.history.operations))
+            raise error
 
     return BookingMachine

@@ -19,15 +19,15 @@ from tests.reliability.schedule import Book, Cancel, Operation, SalonSlot, Step
 def _spoken(target: SalonSlot) -> str:
     start = target.slot.start
     clock = f"{start.hour} Uhr" if not start.minute else f"{start.hour}:{start.minute:02d} Uhr"
-    return f"am {start.day}. {GERMAN_MONTHS[start.month - 1]} um {clock}"
+    return f"{start.day}. {GERMAN_MONTHS[start.month - 1]} um {clock}"
 
 
 def _turn(op: Operation) -> str:
     if isinstance(op, Book):
-        return f"Ich möchte einen {op.target.service} {_spoken(op.target)}, mein Name ist {op.caller.name}."
+        return f"Ich möchte einen {op.target.service} am {_spoken(op.target)}, mein Name ist {op.caller.name}."
     if isinstance(op, Cancel):
-        return f"Ich möchte meinen Termin {_spoken(op.target)} absagen."
-    return f"Ich möchte meinen Termin {_spoken(op.source)} verschieben, auf {_spoken(op.target)}."
+        return f"Ich möchte meinen Termin am {_spoken(op.target)} absagen."
+    return f"Ich möchte meinen Termin am {_spoken(op.source)} auf den {_spoken(op.target)} verschieben."
 
 
 def _scenario(index: int, op: Operation, step: Step, answer: str, faults: list[dict[str, Any]],
@@ -53,6 +53,13 @@ def _scenario(index: int, op: Operation, step: Step, answer: str, faults: list[d
     return scenario
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """No &id/*id anchors: every scenario spells out its own faults."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def reproduction_yaml(steps: Sequence[Step], anomalies: Sequence[str]) -> str:
     race_window_ms = 0
     scenarios: list[dict[str, Any]] = []
@@ -71,6 +78,5 @@ def reproduction_yaml(steps: Sequence[Step], anomalies: Sequence[str]) -> str:
                 scenarios.append(_scenario(len(scenarios) + 1, op, step, answer, faults, race_window_ms, burst))
     header = "# Minimal failing schedule found by tests/reliability (hypothesis).\n" + "".join(
         f"# anomaly: {line}\n" for line in anomalies)
-    body = yaml.safe_dump({"scenarios": scenarios}, allow_unicode=True,
-                          sort_keys=False, width=120)
+    body = yaml.dump({"scenarios": scenarios}, Dumper=_PlainDumper, allow_unicode=True, sort_keys=False, width=120)
     return header + body

@@ -21,6 +21,9 @@ class Caller:
     name: str
     phone: str
 
+    def __repr__(self) -> str:  # hypothesis prints failing steps with repr: keep them readable
+        return self.name.split()[0]
+
 
 CALLERS = (
     Caller("Anna Schmidt", "+4915100000011"),
@@ -50,6 +53,9 @@ class SalonSlot:
     @property
     def iso(self) -> str:
         return self.slot.start.isoformat()
+
+    def __repr__(self) -> str:
+        return self.label
 
 
 def booking_day(today: date | None = None) -> date:
