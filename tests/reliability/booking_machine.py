@@ -153,7 +153,7 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
         # -- judging ---------------------------------------------------------------------------
 
         @invariant()
-        def nothing_double_booked(self) -> None:
+        def consistent_after_every_step(self) -> None:
             snapshot = stack.snapshot()
             assert snapshot.appointments is not None
             self._judge(check(self.history.operations) + [

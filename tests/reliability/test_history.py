@@ -200,8 +200,13 @@ def test_a_failing_schedule_prints_as_a_loadable_scenario_file(tmp_path: Path) -
     assert first.core_faults == ["db_confirm"] and first.mock and first.mock.race_window_ms == 50
     assert [(f.kind, f.count) for f in first.faults if not isinstance(f, str)] == [("commit_then_timeout", 1)]
     assert {"burst-1"} <= set(first.tags) & set(second.tags)
-    assert "4. März um 10 Uhr" in str(first.calls[0].turns[0]) and "10:30 Uhr" in str(third.calls[0].turns[0])
+    assert first.calls[0].turns == ["Ich möchte einen Herrenschnitt am {date:+0} um 10 Uhr, mein Name ist Anna Schmidt."]
+    assert third.calls[0].turns == ["Ich möchte meinen Termin am {date:+0} um 10 Uhr auf den {date:+0} um 10:30 Uhr "
+                                    "verschieben."]
     assert not fourth.faults and "Retell retried" in fourth.description
-    assert first.now.at is not None and first.now.at.date() == DAY.date()
+    assert first.now.weekday == "tue" and first.now.time == "08:00"  # 4 March 2031 is a Tuesday
+    assert {s.lane for s in scenarios} == {"reproduction"} and all(s.reconcile for s in scenarios)
+    # Bookings their callers change later are judged for truthfulness where they change.
+    assert [len(s.invariants) for s in scenarios] == [3, 3, 4, 4]
     assert path.read_text(encoding="utf-8").startswith("# Minimal failing schedule")
     assert first.caller.phone == anna.phone
