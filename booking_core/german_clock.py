@@ -83,9 +83,8 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
             result = _windowed(words, i, read(h, m, h > 12), opening, closing) or result
             i += 1
             continue
-        if w == "halb" and hour_at(i + 1) is not None:
-            h = hour_at(i + 1)
-            result = said(read((h - 1) % 12 or 12, 30)) or result  # type: ignore[operator]
+        if w == "halb" and (half_of := hour_at(i + 1)) is not None:
+            result = said(read((half_of - 1) % 12 or 12, 30)) or result
             i += 2
             continue
         if w in {"viertel", "dreiviertel"} or (w == "drei" and nxt == "viertel"):
@@ -93,52 +92,49 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
                 i += 1
                 w = "dreiviertel"
             after = words[i + 1] if i + 1 < n else ""
-            if after in {"nach", "vor"} and hour_at(i + 2) is not None:
-                h = hour_at(i + 2)
-                t = (h, 15) if after == "nach" else ((h - 1) % 12 or 12, 45)  # type: ignore
+            if after in {"nach", "vor"} and (quarter_of := hour_at(i + 2)) is not None:
+                t = (quarter_of, 15) if after == "nach" else ((quarter_of - 1) % 12 or 12, 45)
                 result = said(read(*t)) or result
                 i += 3
                 continue
-            if hour_at(i + 1) is not None:
-                h = hour_at(i + 1)
+            if (quarter_of := hour_at(i + 1)) is not None:
                 m = 45 if w == "dreiviertel" else 15
-                result = said(read((h - 1) % 12 or 12, m)) or result  # type: ignore[operator]
+                result = said(read((quarter_of - 1) % 12 or 12, m)) or result
                 i += 2
                 continue
         minutes = cardinal(w)
         if minutes is not None and 1 <= minutes <= 29 and nxt in {"nach", "vor"} and \
                 i + 2 < n and words[i + 2] != "uhr":
-            if words[i + 2] == "halb" and hour_at(i + 3) is not None:
-                h = (hour_at(i + 3) - 1) % 12 or 12  # type: ignore[operator]
+            if words[i + 2] == "halb" and (half_of := hour_at(i + 3)) is not None:
+                h = (half_of - 1) % 12 or 12
                 m = 30 + minutes if nxt == "nach" else 30 - minutes
                 result = said(read(h, m)) or result
                 i += 4
                 continue
-            if hour_at(i + 2) is not None and words[i + 2] not in MONTHS:
-                h = hour_at(i + 2)
-                t = (h, minutes) if nxt == "nach" else ((h - 1) % 12 or 12, 60 - minutes)
-                result = said(read(*t)) or result  # type: ignore[arg-type]
+            if (minutes_of := hour_at(i + 2)) is not None and words[i + 2] not in MONTHS:
+                t = (minutes_of, minutes) if nxt == "nach" else (
+                    (minutes_of - 1) % 12 or 12, 60 - minutes)
+                result = said(read(*t)) or result
                 i += 3
                 continue
-        if w == "kurz" and nxt in {"nach", "vor"} and hour_at(i + 2) is not None:
-            h = hour_at(i + 2)
-            at = read(h)  # type: ignore[arg-type]
+        if w == "kurz" and nxt in {"nach", "vor"} and (near := hour_at(i + 2)) is not None:
+            at = read(near)
             if at is not None:
-                start = datetime.combine(date.min, at)
-                result = (at, (start + timedelta(minutes=15)).time()) if nxt == "nach" else (
-                    (start - timedelta(minutes=15)).time(), at)
+                moment = datetime.combine(date.min, at)
+                result = (at, (moment + timedelta(minutes=15)).time()) if nxt == "nach" else (
+                    (moment - timedelta(minutes=15)).time(), at)
             i += 3
             continue
-        if w == "zwischen" and hour_at(i + 1) is not None:
+        if w == "zwischen" and (first := hour_at(i + 1)) is not None:
             j = i + 2 + (words[i + 2] == "uhr" if i + 2 < n else 0)
-            if j + 1 < n and words[j] == "und" and hour_at(j + 1) is not None:
-                a, b = read(hour_at(i + 1)), read(hour_at(j + 1))  # type: ignore[arg-type]
+            if j + 1 < n and words[j] == "und" and (last := hour_at(j + 1)) is not None:
+                a, b = read(first), read(last)
                 if a and b:
                     result = (a, b) if a < b else (b, a)
                 i = j + 2
                 continue
-        h = hour_at(i)
-        if h is not None and _is_hour_context(words, i):
+        spoken = hour_at(i)
+        if spoken is not None and _is_hour_context(words, i):
             m = 0
             j = i + 1
             if nxt == "uhr":
@@ -148,7 +144,7 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
                                                                   {"uhr", "nach", "vor"}):
                     m = minute
                     j += 1
-            at = read(h, m, h > 12 or (nxt == "uhr" and h == 0))
+            at = read(spoken, m, spoken > 12 or (nxt == "uhr" and spoken == 0))
             result = _windowed(words, i, at, opening, closing) or result
             i = j
             continue
