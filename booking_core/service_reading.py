@@ -214,15 +214,15 @@ class Vocabulary:
                 known = self.split(exact_part)
                 if not known:
                     continue
-                hit = process.extractOne(slipped_part, self._fuzzy_targets_short,
-                                         scorer=fuzz.ratio, score_cutoff=60)
-                if not hit or hit[0][0] != slipped_part[0]:
+                part_hit = process.extractOne(slipped_part, self._fuzzy_targets_short,
+                                              scorer=fuzz.ratio, score_cutoff=60)
+                if not part_hit or part_hit[0][0] != slipped_part[0]:
                     continue  # the slipped part keeps its first letter too
-                whole = exact_part + hit[0] if slipped_last else hit[0] + exact_part
+                whole = exact_part + part_hit[0] if slipped_last else part_hit[0] + exact_part
                 ratio = fuzz.ratio(k, whole) / 100.0
                 if ratio * 100 < cutoff or ratio <= best[0] or not _is_slip(k, whole):
                     continue
-                slip = Piece(slipped_part, hit[0])
+                slip = Piece(slipped_part, part_hit[0])
                 pieces = [*known, slip] if slipped_last else [slip, *known]
                 best = (ratio, self._readings(pieces, ratio, fuzzy=True))
         return best[1]
@@ -359,7 +359,7 @@ def _mark_people(words: list[_Word], vocabulary: Vocabulary) -> None:
 def _names_one_stem(w: _Word, vocabulary: Vocabulary) -> bool:
     """An ordinary salon word ("Frau Bart" is odd, "Herr Bartels" is a person)."""
     pieces = vocabulary.split(key(w.spoken))
-    return bool(pieces) and len(pieces) == 1 and not any(r.fuzzy for r in w.readings)
+    return pieces is not None and len(pieces) == 1 and not any(r.fuzzy for r in w.readings)
 
 
 def _mark_negations(words: list[_Word]) -> None:
