@@ -300,7 +300,7 @@ def _parts_of(text: str, lexicon: Vocabulary,
 
 
 def _score(form: _Form, said: Mapping[str, list[Evidence]], denied: set[str]) -> _Scored | None:
-    picks: list[tuple[_Part, Evidence, float]] = []
+    tied: list[tuple[_Part, list[Evidence], float]] = []
     for part in form.parts:
         options = said.get(part.concept)
         if not options:
@@ -310,17 +310,17 @@ def _score(form: _Form, said: Mapping[str, list[Evidence]], denied: set[str]) ->
         valued = [(_value(e, part), e) for e in options]
         top = max(v for v, _ in valued)
         ties = [e for v, e in valued if v == top]
-        picks.append((part, ties[0], top[0]))
-        if len(ties) > 1:
-            picks[-1] = (part, ties, top[0])  # type: ignore[arg-type]  # settled below
-    if len(picks) > 1 and any(isinstance(ev, list) for _, ev, _ in picks):
+        tied.append((part, ties, top[0]))
+    picks: list[tuple[_Part, Evidence, float]]
+    if len(tied) > 1 and any(len(ties) > 1 for _, ties, _ in tied):
         # a word said twice ("Haare färben und Wimpern färben"): use the one said with the rest
-        settled = [ev for _, ev, _ in picks if not isinstance(ev, list)]
-        picks = [(part, ev if not isinstance(ev, list) else min(ev, key=lambda e: (
+        settled = [ties[0] for _, ties, _ in tied if len(ties) == 1]
+        picks = [(part, ties[0] if len(ties) == 1 else min(ties, key=lambda e: (
             sum(a.clause != e.clause for a in settled),
             sum(abs(a.slot[0] - e.slot[0]) for a in settled))), value)
-            for part, ev, value in picks]
-    picks = [(p, ev[0] if isinstance(ev, list) else ev, v) for p, ev, v in picks]
+            for part, ties, value in tied]
+    else:
+        picks = [(part, ties[0], value) for part, ties, value in tied]
     total = sum(p.weight for p in form.parts)
     got = matched = 0.0
     support: set[tuple[int, int]] = set()
