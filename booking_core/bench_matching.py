@@ -96,12 +96,13 @@ def time_per_match(catalog: list[str], texts: list[str], rounds: int = 3) -> tup
 
 # ---------------------------------------------------------------- dates
 
-def _expected(case: dict[str, Any]) -> tuple[date | None, time | None, tuple[time, time] | None]:
+def _expected(case: dict[str, Any]) -> tuple[date | None, time | None, tuple[time, ...] | None]:
+    """The expected day, time and window (as many times as the case lists: two, in the files)."""
     d = case.get("date")
     d = date.fromisoformat(d) if isinstance(d, str) else d  # YAML may have read it as a date
     t = time.fromisoformat(case["time"]) if case.get("time") else None
     w = tuple(time.fromisoformat(x) for x in case["window"]) if case.get("window") else None
-    return d, t, w  # type: ignore[return-value]
+    return d, t, w
 
 
 def judge_date(case: dict[str, Any], now: datetime) -> Outcome:
@@ -122,7 +123,7 @@ def _dateparser_parse() -> Callable[[str, datetime], datetime | None]:
     def parse(text: str, now: datetime) -> datetime | None:
         settings = {"RELATIVE_BASE": now.replace(tzinfo=None), "PREFER_DATES_FROM": "future",
                     "TIMEZONE": "Europe/Berlin", "RETURN_AS_TIMEZONE_AWARE": False}
-        return dateparser.parse(text, languages=["de"], settings=settings)  # type: ignore[arg-type]
+        return dateparser.parse(text, languages=["de"], settings=settings)
     return parse
 
 

@@ -98,7 +98,10 @@ def is_weekday(word: str) -> bool:
 
 
 def _weekday(words: list[str], i: int, today: date, today_said: bool) -> date:
-    target = _WEEKDAYS[WEEKDAY_WORD.match(words[i]).group(1)]  # type: ignore[union-attr]
+    named = WEEKDAY_WORD.match(words[i])
+    if named is None:
+        raise ValueError(f"not a weekday: {words[i]!r}")  # callers check `is_weekday` first
+    target = _WEEKDAYS[named.group(1)]
     window = words[max(0, i - 3): i + 4]
     this_monday = today - timedelta(today.weekday())
     week_words = [(j, x) for j, x in enumerate(window) if x in {"woche", "wochen"}]
