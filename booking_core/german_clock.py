@@ -13,6 +13,9 @@ from datetime import time as Time
 from booking_core.german_days import MONTHS, WEEKDAY_WORD, is_weekday
 from booking_core.german_numbers import cardinal
 
+# Any day with room on both sides: clock arithmetic around midnight must not leave the calendar.
+_ANY_DAY = date(2000, 1, 2)
+
 
 def read_part_of_day(words: list[str], opening: Time, closing: Time
                  ) -> tuple[tuple[Time, Time] | None, str | None]:
@@ -40,7 +43,7 @@ def read_part_of_day(words: list[str], opening: Time, closing: Time
             continue
         # "am frühen Nachmittag", "am späten Vormittag": one half of it
         if before.startswith(("fruh", "spat")) and before not in {"fruh", "fruhs"} and window:
-            start, end = (datetime.combine(date.min, t) for t in window)
+            start, end = (datetime.combine(_ANY_DAY, t) for t in window)
             middle = (start + (end - start) / 2).time()
             window = (window[0], middle) if before.startswith("fruh") else (middle, window[1])
     return window, half
@@ -120,7 +123,7 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
         if w == "kurz" and nxt in {"nach", "vor"} and (near := hour_at(i + 2)) is not None:
             at = read(near)
             if at is not None:
-                moment = datetime.combine(date.min, at)
+                moment = datetime.combine(_ANY_DAY, at)
                 result = (at, (moment + timedelta(minutes=15)).time()) if nxt == "nach" else (
                     (moment - timedelta(minutes=15)).time(), at)
             i += 3

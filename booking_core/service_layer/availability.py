@@ -24,7 +24,10 @@ class Wish:
 def understand_when(core: Core, text: str | None, now: datetime) -> Wish:
     if not text or not text.strip():
         raise BookingRefused("invalid_args", missing=["date_time"])
-    result = parse_when(text, now=now, opening=core.hours.opening, closing=core.hours.closing)
+    try:
+        result = parse_when(text, now=now, opening=core.hours.opening, closing=core.hours.closing)
+    except (ValueError, OverflowError):  # a phrase no calendar holds: ask again, don't fail the call
+        result = None
     if result is None or (result.date is None and result.time is None and result.window is None):
         raise BookingRefused("unparseable_time")
     zone = core.settings.zone

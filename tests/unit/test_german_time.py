@@ -151,3 +151,10 @@ def test_counting_from_a_said_day_and_dotted_times() -> None:
 
 def test_correction_keeps_the_day_and_takes_the_new_time() -> None:
     assert when("Freitag um drei, nein, lieber um vier") == (date(2026, 11, 27), time(16), None)
+
+
+@pytest.mark.parametrize("phrase", ["morgens kurz vor null uhr", "Montag früh kurz vor 0", "kurz nach null"])
+def test_clock_arithmetic_around_midnight_never_raises(phrase: str) -> None:
+    now = datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    result = parse_when(phrase, now=now)
+    assert result is None or result.window is not None or result.time is not None
