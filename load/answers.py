@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -67,13 +68,14 @@ class Heard:
     data: dict[str, Any]
     response_ms: float  # what the caller waited, retries included
     attempts: int = 1
+    at: str = ""  # when the answer came (UTC), to line it up with the servers' logs
 
     @classmethod
     def of(cls, call_id: str, from_number: str, caller_name: str, turn: int, name: str, args: dict[str, Any],
            answer: Answer, response_ms: float, attempts: int = 1) -> Heard:
         return cls(call_id, from_number, caller_name, turn, name, args, answer.success, answer.error,
                    answer.message, {k: answer.data[k] for k in _KEPT_DATA if k in answer.data},
-                   round(response_ms, 1), attempts)
+                   round(response_ms, 1), attempts, datetime.now(UTC).isoformat(timespec="milliseconds"))
 
 
 class AnswerLog:
@@ -115,7 +117,7 @@ class AnswerLog:
                 "from_number": first.from_number, "caller_name": first.caller_name, "now": "",
                 "functions": [{"name": h.name, "args": h.args, "route": "function-call", "attempts": h.attempts,
                                "client_ms": h.response_ms, "success": h.success, "error": h.error,
-                               "message": h.message, "data": h.data} for h in turns],
+                               "message": h.message, "data": h.data, "at": h.at} for h in turns],
             })
         return records
 

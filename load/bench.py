@@ -85,10 +85,11 @@ class Webhook:
         self.client = client
         self.key = key
 
-    async def call(self, name: str, args: dict[str, Any], call_id: str | None = None) -> httpx.Response:
+    async def call(self, name: str, args: dict[str, Any], call_id: str | None = None,
+                   from_number: str | None = None) -> httpx.Response:
         body = json.dumps({"name": name, "args": args,
                            "call": {"call_id": call_id or f"bench_{uuid.uuid4().hex}",
-                                    "from_number": f"+49152{random.randrange(10**8):08d}"}}).encode()
+                                    "from_number": from_number or f"+49152{random.randrange(10**8):08d}"}}).encode()
         headers = {"Content-Type": "application/json"}
         if self.key:
             headers["X-Retell-Signature"] = sign(self.key, body)
@@ -105,9 +106,12 @@ async def _caller_lines(target: Target, count: int) -> AsyncIterator[list[Webhoo
     pool serialises its callers on its own bookkeeping, and each new client builds an SSL context
     (~100 ms of CPU) unless it is handed one."""
     tls = ssl.create_default_context()
+    # Let an idle connection go before uvicorn's 5 s keep-alive does, not race it to the next request.
+    limits = httpx.Limits(keepalive_expiry=4.0)
     async with contextlib.AsyncExitStack() as stack:
         clients = [await stack.enter_async_context(httpx.AsyncClient(base_url=target.webhook_url, timeout=30,
-                                                                     verify=tls)) for _ in range(count)]
+                                                                     verify=tls, limits=limits))
+                   for _ in range(count)]
         yield [Webhook(client, target.retell_api_key) for client in clients]
 
 
@@ -256,11 +260,15 @@ async def _storm(target: Target, seconds: float, callers: int = 200, slots: int 
     async def caller(line: Webhook, rng: random.Random) -> None:
         await asyncio.sleep(rng.uniform(0, STORM_PAUSE_S[1]))
         while time.perf_counter() < end:
-            call_id = f"storm_{uuid.uuid4().hex}"
+            call_id, phone = f"storm_{uuid.uuid4().hex}", f"+49153{rng.randrange(10**8):08d}"
             service = rng.choices(list(STORM_DEMAND), list(STORM_DEMAND.values()))[0]
             sent = time.perf_counter()
-            response = await line.call("book_appointment", {"service": service, "date_time": rng.choice(starts),
-                                                            "customer_name": "Sturm Anrufer"}, call_id)
+            try:
+                response = await line.call("book_appointment", {"service": service, "date_time": rng.choice(
+                    starts), "customer_name": "Sturm Anrufer"}, call_id, phone)
+            except httpx.HTTPError as error:
+                heard[type(error).__name__] = heard.get(type(error).__name__, 0) + 1
+                continue
             elapsed = (time.perf_counter() - sent) * 1000
             answer: dict[str, Any] = (response.json() if response.status_code == 200
                                       else {"error": f"HTTP {response.status_code}"})
@@ -270,7 +278,13 @@ async def _storm(target: Target, seconds: float, callers: int = 200, slots: int 
                 refusal_ms.append(elapsed)
             await asyncio.sleep(rng.uniform(*STORM_PAUSE_S))
             if answer.get("success"):
-                await line.call("cancel_appointment", {"date_time": answer["data"]["start"]}, call_id)
+                try:
+                    cancelled = (await line.call("cancel_appointment", {"date_time": answer["data"]["start"]},
+                                                 call_id, phone)).json().get("success")
+                except httpx.HTTPError:
+                    cancelled = False
+                if not cancelled:  # the slot stays taken: say so, it shapes the storm
+                    heard["cancel failed"] = heard.get("cancel failed", 0) + 1
 
     async with _caller_lines(target, callers) as lines:
         end = time.perf_counter() + seconds
