@@ -129,16 +129,15 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
             self._run(Step("ops", faults=faults, concurrent=True,
                            ops=[Book(c, wanted, f) for c, f in zip(callers, db, strict=False)]))
 
-        @precondition(lambda self: bool(self._holdings()))
-        @rule(data=st.data(), faults=fault_sets())
-        def caller_changes_their_mind(self, data: st.DataObject, faults: list[FaultChoice]) -> None:
-            """Cancel or move an appointment the caller was told about (not a random slot)."""
-            caller, held = data.draw(st.sampled_from(self._holdings()), label="appointment")
-            choices: list[Operation] = [Cancel(caller, held)]
-            choices += [
-                Reschedule(caller, held, new, data.draw(db_fault, label="db_fault"))
-                for old, new in moves(slots) if old == held]
-            self._run(Step("ops", faults=faults, ops=[data.draw(st.sampled_from(choices), label="change")]))
+        @rule(pick=st.integers(0, 2**16), change=st.integers(0, 2**16), db=db_fault, faults=fault_sets())
+        def caller_changes_their_mind(self, pick: int, change: int, db: bool, faults: list[FaultChoice]) -> None:
+            """Cancel or move an appointment a caller was told about (not a random slot). The draws
+            never depend on the answers, so hypothesis can replay and shrink the schedule."""
+            held = self._holdings() or [(CALLERS[pick % len(CALLERS)], slots[pick % len(slots)])]
+            caller, appointment = held[pick % len(held)]
+            choices: list[Operation] = [Cancel(caller, appointment)]
+            choices += [Reschedule(caller, appointment, new, db) for old, new in moves(slots) if old == appointment]
+            self._run(Step("ops", faults=faults, ops=[choices[change % len(choices)]]))
 
         # -- Cal.com's own race ------------------------------------------------------------------
 
@@ -272,7 +271,20 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
             error = Anomalies("\n".join(found))
             error.add_note(reproduction_yaml(self.steps, found))
             error.add_note("history:\n" + "\n".join(
-                op.describe() + (f" [{', '.join(op.faults)}]" if op.faults else "") for op in self.history.operations))
+                f"{op.describe()} {op.call_id}" + (f" [{', '.join(op.faults)}]" if op.faults else "")
+                for op in self.history.operations))
+            error.add_note(self._state_dump())
             raise error
+
+        def _state_dump(self) -> str:
+            """Both sides as they were when the anomaly was seen."""
+            lines = ["Cal.com ledger (uid, host, start, status history, call):"]
+            lines += [f"  {b['uid']} host:{b['hosts'][0]['id']} {b['start']} "
+                      f"{'>'.join(h['status'] for h in b['history'])} {b['metadata'].get('call_id')}"
+                      for b in stack.ledger()]
+            lines.append("appointments (id, resource, start UTC, status, sync, uid, call):")
+            lines += [f"  {' '.join(str(v) for v in row)}" for row in stack.sql(
+                "SELECT id, resource, start_at, status, sync_status, calcom_uid, call_id FROM appointments")]
+            return "\n".join(lines)
 
     return BookingMachine

@@ -145,6 +145,17 @@ def test_malformed_bodies_get_a_clean_refusal_and_keep_the_connection(hostile_st
     assert hostile_stack.call("get_available_services", {}).success
 
 
+@pytest.mark.parametrize("when", ["2026-02-30T10:00:00+01:00", "9999-12-31T23:59:59+14:00",
+                                  "am 31. Dezember 9999 um 10 Uhr", "in 3000000 Tagen"])
+def test_impossible_and_far_off_dates_are_refused_not_reinterpreted(hostile_stack: LiveStack, when: str) -> None:
+    before = hostile_stack.count_appointments()
+    for name in ("check_availability", "book_appointment"):
+        answer = hostile_stack.call(name, {"service": "Herrenschnitt", "date_time": when, "customer_name": "Anna"})
+        assert_contract(answer, (name, when))
+        assert name == "check_availability" or not answer.success, f"{when!r} booked as: {answer.message}"
+    assert hostile_stack.count_appointments() == before
+
+
 @pytest.fixture(scope="module")
 def webhook_requests(hostile_stack: LiveStack) -> st.SearchStrategy[schemathesis.Case]:
     """Requests schemathesis derives from the running core's own OpenAPI schema, valid and not.
