@@ -9,8 +9,12 @@ from pathlib import Path
 from typing import Any
 
 TITLE = "# Benchmarks\n\nMeasured on this project's reference machine; regenerate rather than edit by hand.\n"
-# Sections in the order they appear in the file.
+# Sections in the order they appear in the file; a key ordered by its first known prefix.
 ORDER = ("bench", "load:race-storm", "load:cal-degraded", "load:peak", "load:smoke")
+
+
+def _rank(key: str) -> int:
+    return next((i for i, known in enumerate(ORDER) if key == known or key.startswith(f"{known}:")), len(ORDER))
 
 
 def _marks(key: str) -> tuple[str, str]:
@@ -25,9 +29,9 @@ def replace_section(path: Path, key: str, markdown: str) -> None:
     if pattern.search(text):
         text = pattern.sub(lambda _: block, text)
     else:
-        # Before the first known section that should follow this one, else at the end.
-        later = [k for k in ORDER[ORDER.index(key) + 1:]] if key in ORDER else []
-        positions = [text.find(_marks(k)[0]) for k in later if _marks(k)[0] in text]
+        # Before the first section that ranks after this one, else at the end.
+        present = re.findall(r"<!-- (\S+):start -->", text)
+        positions = [text.find(_marks(k)[0]) for k in present if _rank(k) > _rank(key)]
         if positions:
             at = min(positions)
             text = f"{text[:at]}{block}\n\n{text[at:]}"
@@ -43,10 +47,13 @@ def _ms(value: float | None) -> str:
 
 def load_run_section(figures: dict[str, Any], setup: dict[str, Any]) -> str:
     """A `make load` run's record (its *_gates.json) as markdown."""
-    lines = [f"## Load profile `{figures['profile']}`", "",
-             f"{figures['users']} users, run time {figures['run_time']}, {figures['requests']} requests, "
-             f"{figures['failures']} failures; " + ", ".join(f"{k} {v}" for k, v in setup.items()) + ".",
-             f"Cal.com fault mix: {figures.get('fault_mix') or 'none'}; mock race window "
+    mix = ", ".join(f"{kind} {rate:.0%}" for kind, rate in (figures.get("fault_mix") or {}).items()) or "none"
+    lines = [f"## Load profile `{figures['profile']}` ({setup['database']}, {setup['lock']} lock, "
+             f"{setup['core workers']} core worker(s))", "",
+             f"{figures['users']} callers for {figures['run_time']} s ({figures.get('at', '')[:16]} UTC): "
+             f"{figures['requests']} requests, {figures['failures']} failures; "
+             + ", ".join(f"{k} {v}" for k, v in setup.items()) + ".",
+             f"Cal.com faults (share of all Cal.com requests): {mix}; mock race window "
              f"{figures.get('race_window_ms', 0)} ms.", "",
              "| function | answers | P50 ms | P95 ms | P99 ms | max ms | outcomes |",
              "|---|---:|---:|---:|---:|---:|---|"]

@@ -1,4 +1,4 @@
-"""Putting mock_calcom into a profile's state (race window, faults) and back, over its control API."""
+"""Putting mock_calcom into a profile's state (race window, faults) and back, and reading its ledger."""
 
 from __future__ import annotations
 
@@ -36,3 +36,11 @@ def restore(calcom_url: str) -> list[dict[str, Any]]:
     _control("DELETE", calcom_url, "faults")
     _control("PUT", calcom_url, "config", {"race_window_ms": 0})
     return hits
+
+
+def ledger(calcom_url: str) -> dict[str, Any] | None:
+    """mock_calcom's ledger (every booking with its status history); None for a real Cal.com."""
+    try:
+        return dict(_control("GET", calcom_url, "ledger"))
+    except CalcomSetupError:
+        return None

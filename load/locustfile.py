@@ -37,7 +37,7 @@ import tempfile
 import time
 import traceback
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -294,7 +294,8 @@ def _gate(environment: Environment) -> int:
     profile = _profile(environment)
     total = environment.stats.total
     reasons = {str(e.error): e.occurrences for e in environment.stats.errors.values()}
-    record: dict[str, Any] = {"profile": profile.name, "users": options.num_users, "run_time": options.run_time,
+    record: dict[str, Any] = {"profile": profile.name, "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                              "users": options.num_users, "run_time": options.run_time,
                               "requests": total.num_requests, "failures": total.num_failures,
                               "latency": gates.latency_table(LOG), "outcomes": gates.outcome_table(LOG),
                               "fault_mix": _fault_mix(environment), "race_window_ms": _race_window_ms(environment)}
@@ -332,6 +333,9 @@ def _invariants(options: Any, record: dict[str, Any]) -> list[gates.Gate]:
         record["faults"] = calcom_setup.restore(options.calcom_url)
     except calcom_setup.CalcomSetupError as error:
         print(f"load: {error}")
+    if options.csv_prefix and (held := calcom_setup.ledger(options.calcom_url)) is not None:
+        # Cal.com's side of the story as the run left it, for whoever reads a failed gate.
+        Path(f"{options.csv_prefix}_ledger.json").write_text(json.dumps(held, ensure_ascii=False), encoding="utf-8")
     # What every caller heard, kept next to the reports: the evidence behind a truthfulness verdict.
     answers = (Path(f"{options.csv_prefix}_answers.json") if options.csv_prefix
                else Path(tempfile.mkdtemp(prefix="callsim-load-")) / "answers.json")

@@ -93,7 +93,9 @@ async def run(args: argparse.Namespace, extra: list[str]) -> int:
         setup = {"core workers": args.workers, "database": "PostgreSQL" if "postgres" in (target.database_url or "")
                  else "SQLite", "lock": "Redis" if args.redis_url else "in-process",
                  "core env": ", ".join(args.core_env) or "–", "locust args": " ".join(extra) or "–"}
-        replace_section(args.record, f"load:{args.profile}", load_run_section(figures, setup))
+        # One section per profile and stack shape, so the embedded and the scale-out runs sit side by side.
+        shape = f"{setup['database'].lower()}-{'redis' if args.redis_url else 'inprocess'}-{args.workers}w"
+        replace_section(args.record, f"load:{args.profile}:{shape}", load_run_section(figures, setup))
         print(f"load: figures recorded in {args.record}")
     return code
 

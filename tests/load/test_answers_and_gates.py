@@ -150,9 +150,11 @@ def test_lock_figures_add_up_every_worker_once() -> None:
 
 def test_a_recorded_section_replaces_only_itself(tmp_path) -> None:  # type: ignore[no-untyped-def]
     doc = tmp_path / "benchmarks.md"
-    replace_section(doc, "load:race-storm", "storm one")
+    replace_section(doc, "load:race-storm:sqlite-inprocess-1w", "storm one")
+    replace_section(doc, "load:cal-degraded:sqlite-inprocess-1w", "degraded one")
     replace_section(doc, "bench", "bench one")
-    replace_section(doc, "load:race-storm", "storm two")
+    replace_section(doc, "load:race-storm:postgresql-redis-2w", "scaled storm")
+    replace_section(doc, "load:race-storm:sqlite-inprocess-1w", "storm two")
     text = doc.read_text()
-    assert "storm one" not in text and "storm two" in text and "bench one" in text
-    assert text.index("bench one") < text.index("storm two")
+    assert "storm one" not in text and text.count("storm two") == 1
+    assert text.index("bench one") < text.index("storm two") < text.index("scaled storm") < text.index("degraded")
