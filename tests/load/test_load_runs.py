@@ -1,4 +1,5 @@
-"""`make load` end to end: the smoke profile passes its gates, and a gate that must fail does fail.
+"""`make load` end to end: the smoke profile passes its gates, and a gate that must fail does fail
+(that run with two Locust worker processes, so the distributed path is covered too).
 
 Both runs start their own stack (mock_calcom + core on free ports) through `python -m load.run` and
 run side by side, so the pair costs about one run's time. Locust runs in its own process (gevent
@@ -51,9 +52,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, LoadRun
         "smoke": _start(tmp_path_factory.mktemp("smoke"), "smoke"),
         # The lock switched off and Cal.com's check-then-insert race held open: concurrent creates of one
         # slot both succeed at Cal.com until the core's DB constraint and compensation cancel the extra.
+        # Two Locust worker processes: the master's gates see what the workers' callers heard.
         "unlocked": _start(tmp_path_factory.mktemp("unlocked"), "race-storm", "--core-env", "LOCK_ENABLED=false",
                            "--race-window-ms", "250", "--users", "40", "--spawn-rate", "40", "--run-time", "8s",
-                           "--think-s", "0.2,1"),
+                           "--think-s", "0.2,1", "--processes", "2"),
     }
     yield started
     for run in started.values():
@@ -83,3 +85,6 @@ def test_race_storm_without_the_lock_fails_and_names_double_bookings(runs: dict[
     gate = next(g for g in record["gates"] if g["name"] == "double bookings (Cal.com, transient)")
     assert gate["passed"] is False and "Cal.com double booking of host:" in gate["detail"]
     assert record["invariants"]["counts"]["double_bookings"] >= 1
+    # The answers came from the two workers' callers, through the master.
+    assert record["latency"]["book_appointment"]["count"] >= 10
+    assert next(g for g in record["gates"] if g["name"] == "bookings made")["passed"] is True
