@@ -58,10 +58,10 @@ from load.core_metrics import lock_figures
 from load.profiles import PROFILES, Profile, fault_rules, parse_fault_mix, parse_seconds
 from load.slots import SlotSpace
 
-# In-flight turns finish at stop (bounded by the core's own answer budget), so every answer a
-# caller heard is in the record the truthfulness gate reads.
 RETELL_TIMEOUT_S = 8.0
 RETELL_RETRIES = 2
+# In-flight turns finish at stop (at worst every attempt times out), so every answer a caller heard
+# is in the record the truthfulness gate reads.
 STOP_TIMEOUT_S = RETELL_TIMEOUT_S * (1 + RETELL_RETRIES)
 FLUSH_TIMEOUT_S = STOP_TIMEOUT_S + 20
 SALON_NUMBER = "+493012345670"
