@@ -170,9 +170,14 @@ def _told(calls: Sequence[CallRecord]) -> tuple[dict[str, str], list[Violation]]
         for f in call.functions:
             if f.success and f.name in CHANGING and claims_booked(f.message):
                 if f.name == "reschedule_appointment":
-                    old = f.data.get("old_start")
-                    for key in [k for k, (_, start) in active.items() if start == old]:
-                        del active[key]
+                    old_id = f.data.get("old_appointment_id")
+                    if old_id is not None:
+                        active.pop(str(old_id), None)
+                    else:  # an older core: the moved appointment is known only by its start, per caller
+                        old = f.data.get("old_start")
+                        for key in [k for k, (cid, start) in active.items()
+                                    if start == old and cid == call.call_id]:
+                            del active[key]
                 active[str(f.data.get("appointment_id"))] = (call.call_id, f.data.get("start"))
             elif f.success and f.name == "cancel_appointment":
                 active.pop(str(f.data.get("appointment_id")), None)

@@ -195,7 +195,8 @@ async def reschedule_appointment(core: Core, ctx: CallContext, args: FunctionArg
             current.confirmed_start = None
             await uow.commit()
     await cancel_in_calcom(core, old.id, old.calcom_uid, ctx.call_id)
-    data = _booked_data(booked) | {"old_start": iso(from_utc_naive(old.start_at, core.settings.zone))}
+    data = _booked_data(booked) | {"old_start": iso(from_utc_naive(old.start_at, core.settings.zone)),
+                                   "old_appointment_id": old.id}
     return FunctionAnswer(success=True, message=messages.rescheduled(service.name, booked.start), data=data)
 
 

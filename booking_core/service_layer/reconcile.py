@@ -48,7 +48,9 @@ async def reconcile(core: Core, *, grace_s: float | None = None) -> ReconcileRep
     except CalcomError as exc:
         report.errors.append(f"listing Cal.com bookings failed: {exc}")
         return report
-    ours = [b for b in bookings if b.metadata.get("appointment_id")]
+    # Offset paging over a listing that grows meanwhile can return one booking twice: a second copy
+    # must not look like a duplicate booking of its row and be cancelled.
+    ours = list({b.uid: b for b in bookings if b.metadata.get("appointment_id")}.values())
     report.checked_bookings = len(ours)
     async with core.uow() as uow:
         rows = await uow.appointments.by_ids(sorted({str(b.metadata["appointment_id"]) for b in ours}))
