@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= smoke
+LOAD_ARGS ?=
 
 .PHONY: install demo test lint bench bench-matching load soak clean
 
@@ -32,7 +33,7 @@ bench-matching: $(STAMP)
 	$(BIN)/python -m booking_core.bench_matching
 
 load: $(STAMP)
-	$(BIN)/python -m load.run $(PROFILE)
+	$(BIN)/python -m load.run $(PROFILE) $(LOAD_ARGS)
 
 soak: $(STAMP)
 	CALLSIM_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider -m soak tests/reliability
