@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     reconcile_grace_s: float = 30.0
     services_sync_on_start: bool = False
     alternatives_count: int = 3
+    # How far ahead callers may book (Cal.com offers slots about a year ahead).
+    booking_horizon_days: int = 365
     # Seconds one /v2/slots answer is shared by concurrent callers (0 = always ask Cal.com).
     slots_cache_s: float = 2.0
     max_body_bytes: int = 256 * 1024

@@ -89,9 +89,16 @@ class _Found:
 def parse_when(text: str, now: datetime | None = None, *, opening: Time = Time(9),
                closing: Time = Time(18)) -> WhenResult | None:
     now = _berlin(now)
-    iso = _iso(text)
-    if iso is not None:
-        return iso
+    try:
+        return _parse(text, now, opening, closing)
+    except OverflowError:  # "in 3000000 Tagen": no calendar holds it
+        return None
+
+
+def _parse(text: str, now: datetime, opening: Time, closing: Time) -> WhenResult | None:
+    if _ISO_SHAPE.fullmatch(text.strip()):
+        # ISO-shaped text is read as ISO or not at all: "2026-02-30T10:00" must not become "10 Uhr".
+        return _iso(text)
     tokens = [t for t in _TOKEN.findall(fold(text).replace("-", " ")) if t not in _FILLERS]
     # corrections: read each part, later parts override what they say
     segments: list[list[str]] = [[]]
@@ -122,11 +129,11 @@ def _berlin(now: datetime | None) -> datetime:
     return now.replace(tzinfo=BERLIN) if now.tzinfo is None else now.astimezone(BERLIN)
 
 
+_ISO_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}([t ]\S*)?", re.IGNORECASE)
+
+
 def _iso(text: str) -> WhenResult | None:
     candidate = text.strip()
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([t ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(z|[+-]\d{2}:?\d{2})?)?",
-                        candidate, re.IGNORECASE):
-        return None
     try:
         value = datetime.fromisoformat(candidate.upper().replace("Z", "+00:00"))
     except ValueError:

@@ -34,7 +34,7 @@ TECHNICAL_TROUBLE = ("Entschuldigung, ich erreiche gerade unser Buchungssystem n
                      "Bitte versuchen Sie es später noch einmal.")
 
 # Errors after which the agent asks the caller something rather than giving up.
-ASK_BACK_ERRORS = {"service_ambiguous", "time_needed", "unparseable_time", "appointment_ambiguous",
+ASK_BACK_ERRORS = {"service_ambiguous", "time_needed", "unparseable_time", "too_far_ahead", "appointment_ambiguous",
                    "invalid_args"}
 OFFER_ERRORS = {"slot_taken", "lock_busy", "outside_hours", "in_past"}
 CHANGES = {"book_appointment": "booked", "cancel_appointment": "cancelled",

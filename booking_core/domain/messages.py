@@ -80,6 +80,10 @@ def unparseable_time() -> str:
     return "Das habe ich leider nicht verstanden. An welchem Tag und um wie viel Uhr möchten Sie kommen?"
 
 
+def too_far_ahead() -> str:
+    return "So weit im Voraus kann ich leider noch keine Termine vergeben. Wann möchten Sie in den nächsten Monaten kommen?"
+
+
 def time_needed() -> str:
     return "Um wie viel Uhr möchten Sie kommen?"
 

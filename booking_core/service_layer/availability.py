@@ -32,6 +32,8 @@ def understand_when(core: Core, text: str | None, now: datetime) -> Wish:
         raise BookingRefused("unparseable_time")
     zone = core.settings.zone
     day = result.date
+    if day is not None and day > now.date() + timedelta(days=core.settings.booking_horizon_days):
+        raise BookingRefused("too_far_ahead")
     if day is None:
         day = now.date()
         if result.time is not None and datetime.combine(day, result.time, zone) <= now:

@@ -238,6 +238,7 @@ def refusal_answer(refused: BookingRefused) -> FunctionAnswer:
         "in_past": messages.in_past,
         "service_unknown": messages.service_unknown,
         "unparseable_time": messages.unparseable_time,
+        "too_far_ahead": messages.too_far_ahead,
         "calcom_unavailable": messages.calcom_unavailable,
         "booking_unconfirmed": messages.booking_unconfirmed,
         "db_unavailable": messages.technical_problem,

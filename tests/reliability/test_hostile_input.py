@@ -24,7 +24,7 @@ from tests.reliability.schedule import booking_day
 
 # The contract's error codes (docs/contracts.md) plus the transport-level refusals of the webhook.
 ERRORS = {
-    "unknown_function", "invalid_args", "invalid_json", "unparseable_time", "time_needed", "service_unknown",
+    "unknown_function", "invalid_args", "invalid_json", "unparseable_time", "too_far_ahead", "time_needed", "service_unknown",
     "service_ambiguous", "outside_hours", "in_past", "slot_taken", "lock_busy", "calcom_unavailable",
     "booking_unconfirmed", "db_unavailable", "lock_unavailable", "not_found", "appointment_ambiguous", "disabled",
 }
