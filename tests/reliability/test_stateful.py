@@ -114,6 +114,27 @@ def test_a_create_that_lands_after_the_core_gave_up_does_not_double_book(sqlite_
     assert [v.detail for v in find_violations(snapshot)] == []
 
 
+def test_a_reschedule_answers_within_the_budget_when_calcom_hangs(sqlite_stack: LiveStack) -> None:
+    """Found by `make soak` (slowest answer 2.2 s): a reschedule spends up to the whole Cal.com budget
+    on the new booking and then a second whole budget on cancelling the old one."""
+    stack = sqlite_stack
+    stack.reset_mock(seed=8)
+    stack.wipe_bookings()
+    slots = {s.label: s for s in salon_slots(stack, booking_day())}
+    anna = CALLERS[0]
+    assert stack.call("book_appointment", {"service": "Herrenschnitt", "date_time": slots["H10"].iso,
+                                           "customer_name": anna.name}, phone=anna.phone).success
+    stack.set_faults([{"kind": "latency", "ms": 900, "method": "POST", "path": "/v2/bookings"},
+                      {"kind": "hang", "seconds": 5, "method": "POST", "path": "/v2/bookings/*/cancel"}])
+    try:
+        answer = stack.call("reschedule_appointment", {"old_date_time": slots["H10"].iso,
+                                                       "new_date_time": slots["H1030"].iso}, phone=anna.phone)
+    finally:
+        stack.set_faults([])
+    assert answer.status == 200, answer.body
+    assert answer.elapsed_s <= LATENCY_BUDGET_S, f"answered after {answer.elapsed_s:.2f} s: {answer.message}"
+
+
 @pytest.mark.soak
 @pytest.mark.parametrize("backend", ["sqlite", "postgres+redis"])
 def test_soak(backend: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> None:
