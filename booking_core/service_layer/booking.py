@@ -235,7 +235,9 @@ async def _create_in_calcom(core: Core, ctx: CallContext, service: Service, slot
     found = await _lookup(core, service, slot, appointment_id, deadline)
     if found is not None:
         return found
-    core.spawn(_settle(core, appointment_id, AppointmentStatus.FAILED, "unknown"))
+    # The caller hears "nicht eingetragen", but the slot stays held (row pending, outcome unknown):
+    # a create still travelling inside Cal.com must not land on top of the next caller's booking.
+    await _mark_unknown(core, appointment_id)
     core.spawn(_late_check(core, service, slot, appointment_id, ctx.call_id))
     raise BookingRefused("booking_unconfirmed")
 
@@ -243,8 +245,8 @@ async def _create_in_calcom(core: Core, ctx: CallContext, service: Service, slot
 async def _late_check(core: Core, service: Service, slot: Slot, appointment_id: str, call_id: str | None) -> None:
     """A slow Cal.com may store the booking after we gave up and told the caller "no".
 
-    Look again once Cal.com had time to finish, and cancel what it stored, instead of leaving an
-    untrue answer standing until the next reconcile pass.
+    Look again once Cal.com had time to finish: cancel what it stored, then release the slot. Until
+    then the pending row keeps the slot taken; if this task dies, the reconciler does the same.
     """
     for wait_s in (core.settings.calcom_timeout_s * 2, core.settings.calcom_timeout_s * 6):
         await asyncio.sleep(wait_s)
@@ -257,7 +259,19 @@ async def _late_check(core: Core, service: Service, slot: Slot, appointment_id: 
             continue
         if found is not None and found.active:
             await compensate(core, appointment_id, found.uid, call_id)
-        return
+            return
+    await _settle(core, appointment_id, AppointmentStatus.FAILED, "in_sync")
+
+
+async def _mark_unknown(core: Core, appointment_id: str) -> None:
+    try:
+        async with core.uow() as uow:
+            row = await uow.appointments.get(appointment_id)
+            if row is not None and row.status == AppointmentStatus.PENDING.value:
+                row.sync_status = "unknown"
+                await uow.commit()
+    except SQLAlchemyError as exc:
+        log.error("could not mark outcome unknown", appointment_id=appointment_id, error=type(exc).__name__)
 
 
 async def _lookup(core: Core, service: Service, slot: Slot, appointment_id: str,
@@ -414,12 +428,13 @@ def _placeholder_email(phone: str) -> str:
     return f"tel-{digits}@telefon.invalid"
 
 
-async def cancel_in_calcom(core: Core, row_id: str, uid: str | None, call_id: str | None) -> None:
-    """After the DB says cancelled: cancel at Cal.com, retrying in the background; what still fails
-    is left for the reconciler."""
+async def cancel_in_calcom(core: Core, row_id: str, uid: str | None, call_id: str | None,
+                           timeout_s: float) -> None:
+    """After the DB says cancelled: cancel at Cal.com within what is left of the caller's budget,
+    then keep retrying in the background; what still fails is left for the reconciler."""
     if not uid:
         return
-    if await _try_cancel(core, row_id, uid, call_id, timeout_s=core.settings.calcom_budget_s):
+    if await _try_cancel(core, row_id, uid, call_id, timeout_s=timeout_s):
         return
     core.spawn(_retry_cancel(core, row_id, uid, call_id))
 

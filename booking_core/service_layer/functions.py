@@ -168,7 +168,7 @@ async def cancel_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -
         current.confirmed_start = None
         service = await uow.services.get(current.service_id)
         await uow.commit()
-    await cancel_in_calcom(core, row.id, row.calcom_uid, ctx.call_id)
+    await cancel_in_calcom(core, row.id, row.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s, 0.3))
     start = from_utc_naive(row.start_at, zone)
     name = service.name if service else "Ihren Termin"
     return FunctionAnswer(success=True, message=messages.cancelled(name, start),
@@ -194,7 +194,7 @@ async def reschedule_appointment(core: Core, ctx: CallContext, args: FunctionArg
             current.status = AppointmentStatus.RESCHEDULED.value
             current.confirmed_start = None
             await uow.commit()
-    await cancel_in_calcom(core, old.id, old.calcom_uid, ctx.call_id)
+    await cancel_in_calcom(core, old.id, old.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s))
     data = _booked_data(booked) | {"old_start": iso(from_utc_naive(old.start_at, core.settings.zone)),
                                    "old_appointment_id": old.id}
     return FunctionAnswer(success=True, message=messages.rescheduled(service.name, booked.start), data=data)
