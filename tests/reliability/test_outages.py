@@ -180,7 +180,7 @@ def _calcom_outage(stack: LiveStack, gate: TcpGate) -> None:
         answer = cut.result()
     assert not answer.success and answer.elapsed_s <= BUDGET_S, answer.body
     assert answer.error in ("booking_unconfirmed", "calcom_unavailable"), answer.body
-    time.sleep(0.6)
+    time.sleep(0.6)  # it lands while Cal.com is still cut off from the core
 
     gate.open()
     healed(stack)
