@@ -97,8 +97,11 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
     if resumed is not None:
         return resumed
 
-    # Fast path: a slot we already hold is answered without touching the lock or Cal.com.
-    await _refuse_if_held(core, ctx, service, slot, exclude_id)
+    # Fast path: a slot we already hold is answered without touching the lock or Cal.com. With the
+    # LOCK_ENABLED=false test switch nothing serialises the SAGA before Cal.com: only the DB
+    # constraint at confirm remains, which is what the "can the race test fail" proofs need.
+    if core.settings.lock_enabled:
+        await _refuse_if_held(core, ctx, service, slot, exclude_id)
 
     waited = time.monotonic()
     try:
@@ -141,7 +144,8 @@ async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slo
                        customer_phone: str, deadline: Deadline,
                        rescheduled_from: AppointmentRow | None) -> Booked:
     # Re-check under the lock: the holder before us may have just confirmed.
-    await _refuse_if_held(core, ctx, service, slot, rescheduled_from.id if rescheduled_from else None)
+    if core.settings.lock_enabled:
+        await _refuse_if_held(core, ctx, service, slot, rescheduled_from.id if rescheduled_from else None)
 
     appointment_id = await _write_intent(core, ctx, service, slot, customer_name, customer_phone,
                                          rescheduled_from)
