@@ -376,15 +376,20 @@ async def compensate(core: Core, appointment_id: str, uid: str, call_id: str | N
             await asyncio.sleep(0.2 * 2**attempt)
     COMPENSATIONS.labels("failed").inc()
     log.error(ORPHANED, call_id=call_id, appointment_id=appointment_id, calcom_uid=uid)
+    await _flag_for_reconciler(core, appointment_id, "compensation_failed")
+    return False
+
+
+async def _flag_for_reconciler(core: Core, appointment_id: str, sync_status: str) -> None:
+    """Best effort: the reconciler finds the Cal.com side anyway, the flag only says why."""
     try:
         async with core.uow() as uow:
             row = await uow.appointments.get(appointment_id)
             if row is not None:
-                row.sync_status = "compensation_failed"
+                row.sync_status = sync_status
                 await uow.commit()
     except SQLAlchemyError:
         pass
-    return False
 
 
 async def _mark_compensated(core: Core, appointment_id: str) -> None:
@@ -460,14 +465,7 @@ async def _retry_cancel(core: Core, row_id: str, uid: str, call_id: str | None) 
         if await _try_cancel(core, row_id, uid, call_id, timeout_s=core.settings.calcom_timeout_s):
             return
     log.error("Cal.com cancel failed, reconciler will retry", call_id=call_id, appointment_id=row_id)
-    try:
-        async with core.uow() as uow:
-            row = await uow.appointments.get(row_id)
-            if row is not None:
-                row.sync_status = "cancel_failed"
-                await uow.commit()
-    except SQLAlchemyError:
-        pass
+    await _flag_for_reconciler(core, row_id, "cancel_failed")
 
 
 __all__ = ["Booked", "book_slot", "cancel_in_calcom", "check_bookable", "compensate"]
