@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from booking_core.schemas import FUNCTION_NAMES
 from harness.clock import (
     days_ahead_at,
     first_weekday_at,
@@ -27,14 +28,7 @@ Outcome = Literal["booked", "refused", "asked_back", "cancelled", "rescheduled",
 Invariant = Literal["orphans", "double_bookings", "ghosts", "truthfulness"]
 OUTCOMES: tuple[str, ...] = ("booked", "refused", "asked_back", "cancelled", "rescheduled", "listed")
 INVARIANTS: tuple[Invariant, ...] = ("orphans", "double_bookings", "ghosts", "truthfulness")
-FUNCTIONS = (
-    "get_available_services",
-    "check_availability",
-    "book_appointment",
-    "cancel_appointment",
-    "reschedule_appointment",
-    "list_appointments",
-)
+FUNCTIONS = FUNCTION_NAMES  # the webhook's own list: a scenario can only name what the core serves
 
 
 class ScenarioError(Exception):
