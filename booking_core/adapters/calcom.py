@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import aiohttp
 import httpx
+from httpx_aiohttp import AiohttpTransport
 
 SLOTS_VERSION = "2024-09-04"
 BOOKINGS_VERSION = "2024-08-13"
@@ -72,9 +74,26 @@ class CalcomBooking:
         )
 
 
+def _never_connected(exc: Exception) -> bool:
+    """Refused before anything was sent. The aiohttp transport reports every connection-level
+    failure as httpx.ConnectTimeout (and lets some of its own errors through unwrapped); the
+    aiohttp error says which it was."""
+    cause = exc if isinstance(exc, aiohttp.ClientError) else exc.__cause__
+    if isinstance(cause, aiohttp.ClientError):
+        return isinstance(cause, aiohttp.ClientConnectorError)
+    return isinstance(exc, httpx.ConnectError)
+
+
 def _is_slot_conflict(status: int, message: str) -> bool:
     text = message.lower()
     return status == 409 or "already has booking" in text or "not available" in text
+
+
+def pooled_transport() -> httpx.AsyncBaseTransport:
+    """httpx's API on aiohttp's connection pool: httpcore's pool scans every pooled connection on
+    each request (quadratic in the pool size), which cost the core half its CPU at 50 callers."""
+    # Idle connections go before a server's usual 5 s keep-alive closes them under a request.
+    return AiohttpTransport(limits=httpx.Limits(max_connections=100, keepalive_expiry=4.0))
 
 
 class CalcomClient:
@@ -86,8 +105,7 @@ class CalcomClient:
             base_url=base_url.rstrip("/"),
             headers=headers,
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 1.0)),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=50),
-            transport=transport,
+            transport=transport or pooled_transport(),
         )
 
     async def aclose(self) -> None:
@@ -103,12 +121,15 @@ class CalcomClient:
                 response = await self._http.request(
                     method, path, headers={"cal-api-version": version},
                     timeout=httpx.Timeout(budget, connect=min(budget, 1.0)), **kwargs)
-        except httpx.ConnectError as exc:
-            raise CalcomUnreachable(str(exc) or "connection refused") from exc
-        except (TimeoutError, httpx.TimeoutException) as exc:
+        except (httpx.HTTPError, aiohttp.ClientError) as exc:
+            if _never_connected(exc):
+                raise CalcomUnreachable(str(exc) or "connection refused") from exc
+            if isinstance(exc, httpx.TimeoutException) and not isinstance(exc.__cause__, aiohttp.ClientError):
+                raise CalcomOutcomeUnknown(f"timeout after {budget:.2f}s") from exc
+            # reset, empty reply, protocol garbage: sent, so it may have happened
+            raise CalcomOutcomeUnknown(type(exc.__cause__ or exc).__name__) from exc
+        except TimeoutError as exc:
             raise CalcomOutcomeUnknown(f"timeout after {budget:.2f}s") from exc
-        except httpx.HTTPError as exc:  # reset, empty reply, protocol garbage
-            raise CalcomOutcomeUnknown(type(exc).__name__) from exc
         return self._payload(response)
 
     @staticmethod

@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from booking_core.bootstrap import Core
 
 
-def get_core(request: Request) -> Core:
+async def get_core(request: Request) -> Core:  # async: a plain def would cost a threadpool hop per request
     return request.app.state.core  # type: ignore[no-any-return]
 
 

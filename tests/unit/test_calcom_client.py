@@ -105,3 +105,82 @@ async def test_find_by_metadata_pages_through_listing() -> None:
     found = await client(handler).find_by_metadata("appointment_id", "id200", event_type_id=2,
                                                    after_start=START, before_end=START)
     assert found is not None and found.uid == "u200"
+
+
+# The same classes over real sockets, through the transport production uses: its own errors, not
+# httpx's, are what a broken Cal.com produces.
+
+async def _serve(respond) -> tuple[asyncio.Server, str]:  # type: ignore[no-untyped-def]
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await respond(writer)
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+async def _create_over_socket(url: str, timeout_s: float = 1.0) -> None:
+    calcom = CalcomClient(url, "cal_test", timeout_s=timeout_s)
+    try:
+        await create(calcom)
+    finally:
+        await calcom.aclose()
+
+
+async def test_refused_connection_over_a_socket_is_unreachable() -> None:
+    server, url = await _serve(lambda writer: asyncio.sleep(0))
+    server.close()
+    await server.wait_closed()
+    with pytest.raises(CalcomUnreachable):
+        await _create_over_socket(url)
+
+
+@pytest.mark.parametrize("reply", [b"", b"HTTP/1.1 201 Created\r\nContent-Length: 50\r\n\r\n{\"status\"",
+                                   b"NOT HTTP AT ALL\r\n\r\n"], ids=["closed", "cut-body", "garbage"])
+async def test_broken_reply_over_a_socket_is_an_unknown_outcome(reply: bytes) -> None:
+    async def respond(writer: asyncio.StreamWriter) -> None:
+        writer.write(reply)
+        await writer.drain()
+
+    server, url = await _serve(respond)
+    async with server:
+        with pytest.raises(CalcomOutcomeUnknown):
+            await _create_over_socket(url)
+
+
+async def test_hang_over_a_socket_is_cut_at_the_deadline() -> None:
+    server, url = await _serve(lambda writer: asyncio.sleep(5))
+    async with server:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(CalcomOutcomeUnknown):
+            await _create_over_socket(url, timeout_s=0.3)
+        assert asyncio.get_running_loop().time() - started < 1.0
+
+
+async def test_pooled_connection_is_reused_over_a_socket() -> None:
+    connections = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        body = b'{"status": "success", "data": []}'
+        while True:
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    async with server:
+        calcom = CalcomClient(f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", "cal_test")
+        try:
+            for _ in range(5):
+                assert await calcom.event_types() == []
+        finally:
+            await calcom.aclose()
+    assert connections == 1

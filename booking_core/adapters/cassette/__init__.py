@@ -20,9 +20,12 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from unittest import mock
 
+import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from booking_core.adapters import calcom as calcom_client
 from booking_core.adapters.cassette.calls import CallTagging, call_id_of
 from booking_core.adapters.cassette.failures import ELAPSED_HEADER, FAILURE_HEADER, FAILURE_STATUS
 from booking_core.adapters.cassette.filters import (
@@ -63,10 +66,12 @@ def cassette_context(settings: Settings, options: CassetteSettings | None = None
     scrubber = Scrubber([settings.calcom_api_key, settings.retell_api_key], options.callsim_keep_pii,
                         options.callsim_pii_key)
     calcom = settings.calcom_base_url.rstrip("/")
-    with cassette_session(path, options.calcom_cassette_mode, scrubber=scrubber,
-                          keep=lambda request: request.uri.startswith(calcom),
-                          per_call_file=CALCOM_FILE if per_call else None,
-                          metadata={"side": "calcom", "calcom_base_url": calcom}) as session:
+    # vcrpy taps httpx's own transport: under a cassette the Cal.com client goes through it.
+    with mock.patch.object(calcom_client, "pooled_transport", httpx.AsyncHTTPTransport), \
+            cassette_session(path, options.calcom_cassette_mode, scrubber=scrubber,
+                             keep=lambda request: request.uri.startswith(calcom),
+                             per_call_file=CALCOM_FILE if per_call else None,
+                             metadata={"side": "calcom", "calcom_base_url": calcom}) as session:
         try:
             yield session
         finally:
