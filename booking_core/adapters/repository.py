@@ -3,15 +3,44 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking_core.adapters.orm import AppointmentRow, CallEventRow, CallRow, CustomerRow, ServiceRow
 from booking_core.domain.model import AppointmentStatus
 
 HOLDING = (AppointmentStatus.PENDING.value, AppointmentStatus.CONFIRMED.value)
+
+# The hot path's statements are built once: every check and booking runs them, and building a
+# statement cost SQLAlchemy more CPU than SQLite took to run it.
+_BUSY = select(AppointmentRow.id, AppointmentRow.start_at, AppointmentRow.end_at).where(
+    AppointmentRow.resource.in_(bindparam("resources", expanding=True)), AppointmentRow.status.in_(HOLDING),
+    AppointmentRow.start_at < bindparam("end"), AppointmentRow.end_at > bindparam("start"))
+_BY_PHONE = select(CustomerRow).where(CustomerRow.phone == bindparam("phone"))
+_BY_KEY = select(AppointmentRow).where(AppointmentRow.idempotency_key == bindparam("key"))
+_GET = select(AppointmentRow).where(AppointmentRow.id == bindparam("id"))
+_GET_FOR_UPDATE = _GET.with_for_update()
+
+
+@cache
+def _overlapping(statuses: tuple[str, ...], excluding: bool, for_update: bool, ids_only: bool) -> Any:
+    query = select(AppointmentRow.id if ids_only else AppointmentRow).where(
+        AppointmentRow.resource == bindparam("resource"),
+        AppointmentRow.status.in_(statuses),
+        AppointmentRow.start_at < bindparam("end"),
+        AppointmentRow.end_at > bindparam("start"),
+    )
+    if excluding:
+        query = query.where(AppointmentRow.id != bindparam("exclude_id"))
+    if ids_only:
+        query = query.limit(1)
+    if for_update:
+        # A locking read sees the latest committed rows (MariaDB's REPEATABLE READ would not).
+        query = query.with_for_update()
+    return query
 
 
 class ServiceRepository:
@@ -44,7 +73,7 @@ class CustomerRepository:
         self.session = session
 
     async def by_phone(self, phone: str) -> CustomerRow | None:
-        return await self.session.scalar(select(CustomerRow).where(CustomerRow.phone == phone))
+        return await self.session.scalar(_BY_PHONE, {"phone": phone})
 
     def add(self, row: CustomerRow) -> None:
         self.session.add(row)
@@ -58,34 +87,27 @@ class AppointmentRepository:
         self.session.add(row)
 
     async def get(self, appointment_id: str, *, for_update: bool = False) -> AppointmentRow | None:
-        query = select(AppointmentRow).where(AppointmentRow.id == appointment_id)
-        if for_update:
-            query = query.with_for_update()
-        return await self.session.scalar(query)
+        return await self.session.scalar(_GET_FOR_UPDATE if for_update else _GET, {"id": appointment_id})
 
     async def by_idempotency_key(self, key: str) -> AppointmentRow | None:
-        return await self.session.scalar(select(AppointmentRow).where(AppointmentRow.idempotency_key == key))
+        return await self.session.scalar(_BY_KEY, {"key": key})
 
     async def overlapping(self, resource: str, start: datetime, end: datetime, *,
                           statuses: tuple[str, ...] = HOLDING, exclude_id: str | None = None,
                           for_update: bool = False) -> list[AppointmentRow]:
-        query = select(AppointmentRow).where(
-            AppointmentRow.resource == resource,
-            AppointmentRow.status.in_(statuses),
-            AppointmentRow.start_at < end,
-            AppointmentRow.end_at > start,
-        )
-        if exclude_id:
-            query = query.where(AppointmentRow.id != exclude_id)
-        if for_update:
-            # A locking read sees the latest committed rows (MariaDB's REPEATABLE READ would not).
-            query = query.with_for_update()
-        return list(await self.session.scalars(query))
+        query = _overlapping(statuses, bool(exclude_id), for_update, False)
+        return list(await self.session.scalars(query, _window(resource, start, end, exclude_id)))
 
-    async def busy_between(self, resources: list[str], start: datetime, end: datetime) -> list[AppointmentRow]:
-        return list(await self.session.scalars(select(AppointmentRow).where(
-            AppointmentRow.resource.in_(resources), AppointmentRow.status.in_(HOLDING),
-            AppointmentRow.start_at < end, AppointmentRow.end_at > start)))
+    async def is_held(self, resource: str, start: datetime, end: datetime, *, exclude_id: str | None = None) -> bool:
+        """Whether a pending or confirmed appointment holds any part of [start, end) on the resource."""
+        query = _overlapping(HOLDING, bool(exclude_id), False, True)
+        return await self.session.scalar(query, _window(resource, start, end, exclude_id)) is not None
+
+    async def busy_between(self, resources: list[str], start: datetime,
+                           end: datetime) -> list[tuple[str, datetime, datetime]]:
+        """(id, start_at, end_at) of what holds any of the resources in [start, end)."""
+        result = await self.session.execute(_BUSY, {"resources": resources, "start": start, "end": end})
+        return [(row_id, row_start, row_end) for row_id, row_start, row_end in result]
 
     async def upcoming_for_phone(self, phone: str, after: datetime) -> list[AppointmentRow]:
         return list(await self.session.scalars(
@@ -113,6 +135,13 @@ class AppointmentRepository:
         return list(await self.session.scalars(select(AppointmentRow).where(
             AppointmentRow.status == AppointmentStatus.CONFIRMED.value,
             AppointmentRow.start_at < end, AppointmentRow.end_at > start)))
+
+
+def _window(resource: str, start: datetime, end: datetime, exclude_id: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"resource": resource, "start": start, "end": end}
+    if exclude_id:
+        params["exclude_id"] = exclude_id
+    return params
 
 
 class CallRepository:

@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from booking_core.adapters.calcom import CalcomError
 from booking_core.bootstrap import Core
-from booking_core.domain.model import BookingRefused, Service, Slot, from_utc_naive, to_utc_naive
+from booking_core.domain.model import BookingRefused, Service, from_utc_naive, to_utc_naive
 from booking_core.german_time import parse_when
 from booking_core.observability import CALCOM_CALLS, log
 
@@ -66,13 +66,14 @@ async def free_starts(core: Core, service: Service, first_day: date, days: int, 
         raise
     async with core.uow() as uow:
         held = await uow.appointments.busy_between([service.resource], to_utc_naive(start), to_utc_naive(end))
-    busy = [(from_utc_naive(r.start_at, zone), from_utc_naive(r.end_at, zone)) for r in held if r.id != exclude_id]
+    busy = [(from_utc_naive(b_start, zone), from_utc_naive(b_end, zone)) for b_id, b_start, b_end in held
+            if b_id != exclude_id]
+    length = timedelta(minutes=service.duration_min)
     result = []
     for moment in slots:
         local = moment.astimezone(zone)
-        slot = Slot.for_service(service, local)
         if local > now and core.hours.fits(local, service.duration_min) and not any(
-                slot.overlaps(b_start, b_end) for b_start, b_end in busy):
+                local < b_end and b_start < local + length for b_start, b_end in busy):
             result.append(local)
     return result
 

@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
@@ -93,15 +94,22 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
     deadline = Deadline(core.settings.calcom_budget_s, ctx.started)
     exclude_id = rescheduled_from.id if rescheduled_from else None
 
-    resumed = await _resume(core, ctx, service, deadline)
-    if resumed is not None:
-        return resumed
-
-    # Fast path: a slot we already hold is answered without touching the lock or Cal.com. With the
-    # LOCK_ENABLED=false test switch nothing serialises the SAGA before Cal.com: only the DB
-    # constraint at confirm remains, which is what the "can the race test fail" proofs need.
-    if core.settings.lock_enabled:
-        await _refuse_if_held(core, ctx, service, slot, exclude_id)
+    # One read before the lock answers two questions: is this a retry of a call that died mid-SAGA,
+    # and is the slot already held (answered without the lock or Cal.com)? With the LOCK_ENABLED=false
+    # test switch nothing serialises the SAGA before Cal.com: only the DB constraint at confirm
+    # remains, which is what the "can the race test fail" proofs need.
+    try:
+        async with core.uow() as uow:
+            earlier = await uow.appointments.by_idempotency_key(ctx.idempotency_key)
+            held = earlier is None and core.settings.lock_enabled and await uow.appointments.is_held(
+                slot.resource, to_utc_naive(slot.start), to_utc_naive(slot.end), exclude_id=exclude_id)
+    except SQLAlchemyError as exc:
+        log.error("database unavailable", call_id=ctx.call_id, error=type(exc).__name__)
+        raise BookingRefused("db_unavailable") from None
+    if earlier is not None:
+        return await _resume(core, ctx, service, earlier, deadline)
+    if held:
+        await _refuse_taken(core, ctx, service, slot)
 
     waited = time.monotonic()
     try:
@@ -124,31 +132,20 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
         raise BookingRefused("lock_unavailable") from None
 
 
-async def _refuse_if_held(core: Core, ctx: CallContext, service: Service, slot: Slot,
-                          exclude_id: str | None) -> None:
-    try:
-        async with core.uow() as uow:
-            held = await uow.appointments.overlapping(
-                slot.resource, to_utc_naive(slot.start), to_utc_naive(slot.end), exclude_id=exclude_id)
-    except SQLAlchemyError as exc:
-        log.error("database unavailable", call_id=ctx.call_id, error=type(exc).__name__)
-        raise BookingRefused("db_unavailable") from None
-    if held:
-        BOOKINGS.labels("slot_taken").inc()
-        raise BookingRefused("slot_taken", alternatives=await alternatives(
-            core, service, slot.start, ctx.now, exclude=slot.start,
-            timeout_s=ctx.left(core.settings.calcom_budget_s, 0.2)))
+async def _refuse_taken(core: Core, ctx: CallContext, service: Service, slot: Slot) -> NoReturn:
+    BOOKINGS.labels("slot_taken").inc()
+    raise BookingRefused("slot_taken", alternatives=await alternatives(
+        core, service, slot.start, ctx.now, exclude=slot.start,
+        timeout_s=ctx.left(core.settings.calcom_budget_s, 0.2)))
 
 
 async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slot, customer_name: str,
                        customer_phone: str, deadline: Deadline,
                        rescheduled_from: AppointmentRow | None) -> Booked:
-    # Re-check under the lock: the holder before us may have just confirmed.
-    if core.settings.lock_enabled:
-        await _refuse_if_held(core, ctx, service, slot, rescheduled_from.id if rescheduled_from else None)
-
     appointment_id = await _write_intent(core, ctx, service, slot, customer_name, customer_phone,
                                          rescheduled_from)
+    if appointment_id is None:
+        await _refuse_taken(core, ctx, service, slot)
     crash_point(ctx, core, "after_intent")
 
     booking = await _create_in_calcom(core, ctx, service, slot, appointment_id, customer_name,
@@ -173,11 +170,16 @@ async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slo
 
 
 async def _write_intent(core: Core, ctx: CallContext, service: Service, slot: Slot, customer_name: str,
-                        customer_phone: str, rescheduled_from: AppointmentRow | None) -> str:
-    """Step 3: no DB, no Cal.com call."""
+                        customer_phone: str, rescheduled_from: AppointmentRow | None) -> str | None:
+    """Step 3, under the lock: the pending row, or None if the slot turned out to be held."""
     appointment_id = str(uuid.uuid4())
+    start, end = to_utc_naive(slot.start), to_utc_naive(slot.end)
     try:
         async with core.uow() as uow:
+            # Re-checked in the same transaction: the holder before us may have just confirmed.
+            if core.settings.lock_enabled and await uow.appointments.is_held(
+                    slot.resource, start, end, exclude_id=rescheduled_from.id if rescheduled_from else None):
+                return None
             customer = await uow.customers.by_phone(customer_phone)
             if customer is None:
                 customer = CustomerRow(phone=customer_phone, name=customer_name)
@@ -187,8 +189,7 @@ async def _write_intent(core: Core, ctx: CallContext, service: Service, slot: Sl
             await uow.session.flush()
             uow.appointments.add(AppointmentRow(
                 id=appointment_id, service_id=service.id, customer_id=customer.id, resource=slot.resource,
-                start_at=to_utc_naive(slot.start), end_at=to_utc_naive(slot.end),
-                status=AppointmentStatus.PENDING.value, sync_status="in_sync",
+                start_at=start, end_at=end, status=AppointmentStatus.PENDING.value, sync_status="in_sync",
                 idempotency_key=ctx.idempotency_key, call_id=ctx.call_id, customer_phone=customer_phone,
                 rescheduled_from_id=rescheduled_from.id if rescheduled_from else None,
             ))
@@ -404,15 +405,10 @@ async def _mark_compensated(core: Core, appointment_id: str) -> None:
         log.error("could not mark compensated", appointment_id=appointment_id, error=type(exc).__name__)
 
 
-async def _resume(core: Core, ctx: CallContext, service: Service, deadline: Deadline) -> Booked | None:
-    """A retry of a call whose first attempt died mid-SAGA: finish it instead of booking twice."""
-    try:
-        async with core.uow() as uow:
-            row = await uow.appointments.by_idempotency_key(ctx.idempotency_key)
-    except SQLAlchemyError:
-        raise BookingRefused("db_unavailable") from None
-    if row is None:
-        return None
+async def _resume(core: Core, ctx: CallContext, service: Service, row: AppointmentRow,
+                  deadline: Deadline) -> Booked:
+    """A retry of a call whose first attempt died mid-SAGA (`row` is its intent): finish it instead
+    of booking twice."""
     zone = core.settings.zone
     start, end = from_utc_naive(row.start_at, zone), from_utc_naive(row.end_at, zone)
     if row.status == AppointmentStatus.CONFIRMED.value and row.calcom_uid:

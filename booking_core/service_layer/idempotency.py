@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.orm import FunctionCallRow
@@ -23,6 +23,12 @@ from booking_core.observability import log
 from booking_core.schemas import FunctionAnswer
 
 MUTATING = frozenset({"book_appointment", "cancel_appointment", "reschedule_appointment"})
+
+# Core statements, built once: every mutating call runs both, and the ORM's unit of work cost more
+# CPU than the database took to run them.
+_CLAIM = insert(FunctionCallRow)
+_STORE = update(FunctionCallRow).where(FunctionCallRow.key == bindparam("stored_key")).values(
+    status="done", response=bindparam("answer"))
 
 
 def idempotency_key(call_id: str | None, name: str, args: dict[str, Any]) -> str:
@@ -68,8 +74,7 @@ async def run_once(core: Core, key: str, call_id: str | None, name: str,
 async def _store(core: Core, key: str, call_id: str, answer: FunctionAnswer) -> None:
     try:
         async with core.uow() as uow:
-            await uow.session.execute(update(FunctionCallRow).where(FunctionCallRow.key == key).values(
-                status="done", response=answer.model_dump(mode="json")))
+            await uow.session.execute(_STORE, {"stored_key": key, "answer": answer.model_dump(mode="json")})
             await uow.commit()
     except SQLAlchemyError as exc:
         log.warning("idempotency answer not stored", call_id=call_id, error=type(exc).__name__)
@@ -78,8 +83,8 @@ async def _store(core: Core, key: str, call_id: str, answer: FunctionAnswer) -> 
 async def _claim(core: Core, key: str, call_id: str, name: str, lease: timedelta) -> bool:
     try:
         async with core.uow() as uow:
-            uow.session.add(FunctionCallRow(key=key, call_id=call_id, name=name, status="in_progress",
-                                            lease_until=_utcnow() + lease))
+            await uow.session.execute(_CLAIM, {"key": key, "call_id": call_id, "name": name, "status": "in_progress",
+                                               "lease_until": _utcnow() + lease})
             await uow.commit()
         return True
     except IntegrityError:
