@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE ?= smoke
 LOAD_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: install demo test lint bench bench-matching load soak clean
 
@@ -27,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/mypy booking_core mock_calcom harness load callsim
 
 bench: $(STAMP)
-	$(BIN)/python -m load.bench
+	$(BIN)/python -m load.bench $(BENCH_ARGS)
 
 bench-matching: $(STAMP)
 	$(BIN)/python -m booking_core.bench_matching

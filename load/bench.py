@@ -334,8 +334,10 @@ def main(argv: list[str] | None = None) -> int:
              "measured": date.today().isoformat(),
              # Other work on the machine takes CPU from the servers and the load generator alike.
              "load average (1 min) before/after": f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"}
-    replace_section(args.out, "bench", render(figures, setup))
-    raw = Path("reports/bench.json")
+    # One section per stack shape, so the embedded default and a scale-out run sit side by side.
+    shape = f"{setup['database'].split()[0].lower()}-{'redis' if args.redis_url else 'inprocess'}-{args.workers}w"
+    replace_section(args.out, f"bench:{shape}", render(figures, setup))
+    raw = Path(f"reports/bench-{shape}.json")
     raw.parent.mkdir(parents=True, exist_ok=True)
     raw.write_text(json.dumps({"setup": setup, **figures}, indent=2, default=str), encoding="utf-8")
     print(f"bench: wrote {args.out} and {raw} in {time.perf_counter() - started:.0f} s")

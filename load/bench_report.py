@@ -37,7 +37,7 @@ def render(figures: dict[str, Any], setup: dict[str, str]) -> str:
     ratios = _ratios(phases)
     check = paced[1]
     overhead = check["server_p95_ms"] - calcom["per_call"] * calcom["p95_ms"]
-    lines = ["## Throughput and latency (`make bench`)", "",
+    lines = [f"## Throughput and latency (`make bench`: {setup['database']}, {setup['lock']} lock, {setup['core']})", "",
              "; ".join(f"{k}: {v}" for k, v in setup.items()) + ".", "",
              f"### Latency: 50 callers at a voice pace (a pause of 0–{2 * paced[0]['think_s']:.0f} s after each "
              "answer)", "",
