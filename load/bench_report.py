@@ -41,7 +41,7 @@ def render(figures: dict[str, Any], setup: dict[str, str]) -> str:
              "; ".join(f"{k}: {v}" for k, v in setup.items()) + ".", "",
              f"### Latency: 50 callers at a voice pace (a pause of 0–{2 * paced[0]['think_s']:.0f} s after each "
              "answer)", "",
-             "Measured first, on the fresh stack.", ""]
+             "Measured first, on a fresh stack after one warm-up request per caller.", ""]
     lines += _table(paced, {})
     lines += ["", "### Throughput: C callers back to back", "",
               "Closed loop, no think time, every phase on the same stack in the same run; the no-op "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,6 +46,10 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
                 log.info("services synced from Cal.com", created=created, updated=updated)
             except Exception as exc:  # serve anyway; the operator can sync later
                 log.error("services sync failed", error=str(exc))
+        # Startup's objects (modules, the catalog, compiled statements) live as long as the process:
+        # moved out of the collector's sight, a full collection no longer walks them mid-request.
+        gc.collect()
+        gc.freeze()
         reconciler = (asyncio.create_task(_reconcile_forever(active))
                       if settings.reconcile_interval_s > 0 else None)
         try:
