@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from booking_core.adapters.calcom import CalcomError
 from booking_core.bootstrap import Core
-from booking_core.domain.model import BookingRefused, Service, from_utc_naive, to_utc_naive
+from booking_core.domain.model import BookingRefused, Service, to_utc_naive
 from booking_core.german_time import parse_when
 from booking_core.observability import CALCOM_CALLS, log
 
@@ -66,7 +66,8 @@ async def free_starts(core: Core, service: Service, first_day: date, days: int, 
         raise
     async with core.uow() as uow:
         held = await uow.appointments.busy_between([service.resource], to_utc_naive(start), to_utc_naive(end))
-    busy = [(from_utc_naive(b_start, zone), from_utc_naive(b_end, zone)) for b_id, b_start, b_end in held
+    # Compared as UTC instants: converting every held row to local time cost more than the check.
+    busy = [(b_start.replace(tzinfo=UTC), b_end.replace(tzinfo=UTC)) for b_id, b_start, b_end in held
             if b_id != exclude_id]
     length = timedelta(minutes=service.duration_min)
     result = []
