@@ -74,6 +74,8 @@ class Phase:
         return {"name": self.name, "concurrency": self.concurrency, "think_s": self.think_s,
                 "requests": len(self.latencies_ms), "errors": sum(self.errors.values()), "error_kinds": self.errors,
                 "throughput_rps": round(len(self.latencies_ms) / self.seconds, 1),
+                # An answer that is an error (a pool timeout, Cal.com down) is cheap and proves nothing.
+                "ok_rps": round((len(self.latencies_ms) - sum(self.errors.values())) / self.seconds, 1),
                 **{f"p{q}_ms": round(percentile(values, q / 100), 1) for q in (50, 95, 99)},
                 "server_p95_ms": round(percentile(self.server_ms or [0.0], 0.95), 1),
                 "started_at": self.started_at, "ended_at": self.ended_at}

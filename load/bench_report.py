@@ -10,8 +10,8 @@ TARGET_OVERHEAD_P95_MS = 20.0
 
 
 def _ratios(phases: list[dict[str, Any]]) -> dict[tuple[str, int], float]:
-    noop = {p["concurrency"]: p["throughput_rps"] for p in phases if p["name"] == "noop"}
-    return {(p["name"], p["concurrency"]): p["throughput_rps"] / noop[p["concurrency"]]
+    noop = {p["concurrency"]: p["ok_rps"] for p in phases if p["name"] == "noop"}
+    return {(p["name"], p["concurrency"]): p["ok_rps"] / noop[p["concurrency"]]
             for p in phases if p["name"] != "noop" and noop.get(p["concurrency"])}
 
 
@@ -20,12 +20,12 @@ def _verdict(ok: bool) -> str:
 
 
 def _table(phases: list[dict[str, Any]], ratios: dict[tuple[str, int], float]) -> list[str]:
-    lines = ["| endpoint | callers | req/s | × no-op | P50 ms | P95 ms | P99 ms | server P95 ms | errors |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = ["| endpoint | callers | answers/s | ok/s | × no-op | P50 ms | P95 ms | P99 ms | server P95 ms | errors |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for p in phases:
         ratio = ratios.get((p["name"], p["concurrency"]))
         errors = ", ".join(f"{k} {v}" for k, v in p["error_kinds"].items()) or "0"
-        lines.append(f"| {p['name']} | {p['concurrency']} | {p['throughput_rps']:.1f} | "
+        lines.append(f"| {p['name']} | {p['concurrency']} | {p['throughput_rps']:.1f} | {p['ok_rps']:.1f} | "
                      f"{'–' if ratio is None else f'{ratio:.0%}'} | {p['p50_ms']:.1f} | {p['p95_ms']:.1f} | "
                      f"{p['p99_ms']:.1f} | {p['server_p95_ms']:.1f} | {errors} |")
     return lines
@@ -45,7 +45,8 @@ def render(figures: dict[str, Any], setup: dict[str, str]) -> str:
     lines += _table(paced, {})
     lines += ["", "### Throughput: C callers back to back", "",
               "Closed loop, no think time, every phase on the same stack in the same run; the no-op "
-              "(`POST /noop`, same server and middleware, no work) first. `× no-op` is the throughput ratio. "
+              "(`POST /noop`, same server and middleware, no work) first. `× no-op` is the ratio of answers "
+              "without an error per second (ok/s). "
               "Latency here is mostly queueing: the servers and the load generator share 2 cores.", ""]
     lines += _table(phases, ratios)
     lines += ["", "### Targets (issue 7)", ""]

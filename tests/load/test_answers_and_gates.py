@@ -158,3 +158,14 @@ def test_a_recorded_section_replaces_only_itself(tmp_path) -> None:  # type: ign
     text = doc.read_text()
     assert "storm one" not in text and text.count("storm two") == 1
     assert text.index("bench one") < text.index("storm two") < text.index("scaled storm") < text.index("degraded")
+
+
+def test_bench_ratio_counts_only_answers_without_error() -> None:
+    from load.bench_report import _ratios
+
+    def phase(name: str, answers: float, ok: float) -> dict:
+        return {"name": name, "concurrency": 200, "throughput_rps": answers, "ok_rps": ok}
+
+    # 76 answers a second is 10.5 % of the no-op, but half were "db_unavailable": 5.2 %, not met.
+    ratios = _ratios([phase("noop", 725.0, 725.0), phase("book_appointment", 76.0, 38.0)])
+    assert round(ratios[("book_appointment", 200)], 3) == round(38.0 / 725.0, 3)
