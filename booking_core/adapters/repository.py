@@ -20,10 +20,11 @@ HOLDING = (AppointmentStatus.PENDING.value, AppointmentStatus.CONFIRMED.value)
 # before `start`: saying so bounds the index range scan, which would otherwise walk the resource's
 # whole history on every check.
 LONGEST_APPOINTMENT = timedelta(days=1)
+_OVERLAPS_WINDOW = (AppointmentRow.start_at < bindparam("end"), AppointmentRow.start_at > bindparam("earliest"),
+                    AppointmentRow.end_at > bindparam("start"))
 _BUSY = select(AppointmentRow.id, AppointmentRow.start_at, AppointmentRow.end_at).where(
     AppointmentRow.resource.in_(bindparam("resources", expanding=True)), AppointmentRow.status.in_(HOLDING),
-    AppointmentRow.start_at < bindparam("end"), AppointmentRow.start_at > bindparam("earliest"),
-    AppointmentRow.end_at > bindparam("start"))
+    *_OVERLAPS_WINDOW)
 _BY_PHONE = select(CustomerRow).where(CustomerRow.phone == bindparam("phone"))
 _BY_KEY = select(AppointmentRow).where(AppointmentRow.idempotency_key == bindparam("key"))
 _GET = select(AppointmentRow).where(AppointmentRow.id == bindparam("id"))
@@ -33,12 +34,7 @@ _GET_FOR_UPDATE = _GET.with_for_update()
 @cache
 def _overlapping(statuses: tuple[str, ...], excluding: bool, for_update: bool, ids_only: bool) -> Any:
     query = select(AppointmentRow.id if ids_only else AppointmentRow).where(
-        AppointmentRow.resource == bindparam("resource"),
-        AppointmentRow.status.in_(statuses),
-        AppointmentRow.start_at < bindparam("end"),
-        AppointmentRow.start_at > bindparam("earliest"),
-        AppointmentRow.end_at > bindparam("start"),
-    )
+        AppointmentRow.resource == bindparam("resource"), AppointmentRow.status.in_(statuses), *_OVERLAPS_WINDOW)
     if excluding:
         query = query.where(AppointmentRow.id != bindparam("exclude_id"))
     if ids_only:
@@ -102,18 +98,17 @@ class AppointmentRepository:
                           statuses: tuple[str, ...] = HOLDING, exclude_id: str | None = None,
                           for_update: bool = False) -> list[AppointmentRow]:
         query = _overlapping(statuses, bool(exclude_id), for_update, False)
-        return list(await self.session.scalars(query, _window(resource, start, end, exclude_id)))
+        return list(await self.session.scalars(query, _resource_window(resource, start, end, exclude_id)))
 
     async def is_held(self, resource: str, start: datetime, end: datetime, *, exclude_id: str | None = None) -> bool:
         """Whether a pending or confirmed appointment holds any part of [start, end) on the resource."""
         query = _overlapping(HOLDING, bool(exclude_id), False, True)
-        return await self.session.scalar(query, _window(resource, start, end, exclude_id)) is not None
+        return await self.session.scalar(query, _resource_window(resource, start, end, exclude_id)) is not None
 
     async def busy_between(self, resources: list[str], start: datetime,
                            end: datetime) -> list[tuple[str, datetime, datetime]]:
         """(id, start_at, end_at) of what holds any of the resources in [start, end)."""
-        result = await self.session.execute(_BUSY, {"resources": resources, "start": start, "end": end,
-                                                    "earliest": start - LONGEST_APPOINTMENT})
+        result = await self.session.execute(_BUSY, {"resources": resources, **_window(start, end)})
         return [(row_id, row_start, row_end) for row_id, row_start, row_end in result]
 
     async def upcoming_for_phone(self, phone: str, after: datetime) -> list[AppointmentRow]:
@@ -144,8 +139,13 @@ class AppointmentRepository:
             AppointmentRow.start_at < end, AppointmentRow.end_at > start)))
 
 
-def _window(resource: str, start: datetime, end: datetime, exclude_id: str | None) -> dict[str, Any]:
-    params: dict[str, Any] = {"resource": resource, "start": start, "end": end, "earliest": start - LONGEST_APPOINTMENT}
+def _window(start: datetime, end: datetime) -> dict[str, Any]:
+    """The parameters of _OVERLAPS_WINDOW."""
+    return {"start": start, "end": end, "earliest": start - LONGEST_APPOINTMENT}
+
+
+def _resource_window(resource: str, start: datetime, end: datetime, exclude_id: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"resource": resource, **_window(start, end)}
     if exclude_id:
         params["exclude_id"] = exclude_id
     return params
