@@ -40,7 +40,7 @@ from harness.retell import server_ms, sign
 from harness.stack import StackOptions, Target, open_target
 from load import audit
 from load.bench_report import render
-from load.benchmarks_doc import replace_section
+from load.benchmarks_doc import replace_section, stack_shape
 from load.core_metrics import lock_figures
 from load.gates import percentile
 from load.profiles import PROFILES, SALON_DEMAND, STORM_DEMAND
@@ -342,8 +342,7 @@ def main(argv: list[str] | None = None) -> int:
              "measured": date.today().isoformat(),
              # Other work on the machine takes CPU from the servers and the load generator alike.
              "load average (1 min) before/after": f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"}
-    # One section per stack shape, so the embedded default and a scale-out run sit side by side.
-    shape = f"{setup['database'].split()[0].lower()}-{'redis' if args.redis_url else 'inprocess'}-{args.workers}w"
+    shape = stack_shape(setup["database"], bool(args.redis_url), args.workers)
     replace_section(args.out, f"bench:{shape}", render(figures, setup))
     raw = Path(f"reports/bench-{shape}.json")
     raw.parent.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,12 @@ def _rank(key: str) -> int:
     return next((i for i, known in enumerate(ORDER) if key == known or key.startswith(f"{known}:")), len(ORDER))
 
 
+def stack_shape(database: str, redis: bool, workers: int) -> str:
+    """A section key's stack part, e.g. `postgresql-redis-2w`: one section per profile and shape, so
+    the embedded default and a scale-out run sit side by side."""
+    return f"{database.split()[0].lower()}-{'redis' if redis else 'inprocess'}-{workers}w"
+
+
 def _marks(key: str) -> tuple[str, str]:
     return f"<!-- {key}:start -->", f"<!-- {key}:end -->"
 

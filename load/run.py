@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 
 from harness.stack import StackOptions, open_target
-from load.benchmarks_doc import load_run_section, replace_section
+from load.benchmarks_doc import load_run_section, replace_section, stack_shape
 from load.profiles import PROFILES
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -93,8 +93,7 @@ async def run(args: argparse.Namespace, extra: list[str]) -> int:
         setup = {"core workers": args.workers, "database": "PostgreSQL" if "postgres" in (target.database_url or "")
                  else "SQLite", "lock": "Redis" if args.redis_url else "in-process",
                  "core env": ", ".join(args.core_env) or "–", "locust args": " ".join(extra) or "–"}
-        # One section per profile and stack shape, so the embedded and the scale-out runs sit side by side.
-        shape = f"{setup['database'].lower()}-{'redis' if args.redis_url else 'inprocess'}-{args.workers}w"
+        shape = stack_shape(setup["database"], bool(args.redis_url), args.workers)
         replace_section(args.record, f"load:{args.profile}:{shape}", load_run_section(figures, setup))
         print(f"load: figures recorded in {args.record}")
     return code
