@@ -59,6 +59,7 @@ class Totals:
     latencies: list[float] = field(default_factory=list)
     anomalies: list[str] = field(default_factory=list)
     first_caught_in_example: int | None = None
+    first_reproduction: str | None = None  # the first failing schedule, as a scenario file
 
     def p95_s(self) -> float | None:
         return statistics.quantiles(self.latencies, n=20)[-1] if len(self.latencies) >= 20 else None
@@ -269,7 +270,10 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
             # On the exception itself, not via hypothesis.note(): a concurrency failure that does not
             # replay (Flaky) must still show its schedule.
             error = Anomalies("\n".join(found))
-            error.add_note(reproduction_yaml(self.steps, found))
+            reproduction = reproduction_yaml(self.steps, found)
+            if totals.first_reproduction is None:
+                totals.first_reproduction = reproduction
+            error.add_note(reproduction)
             error.add_note("history:\n" + "\n".join(
                 f"{op.describe()} {op.call_id}" + (f" [{', '.join(op.faults)}]" if op.faults else "")
                 for op in self.history.operations))

@@ -35,7 +35,15 @@ SOAK_BATCH = settings(max_examples=25, stateful_step_count=40, deadline=None, da
 
 def run_machine(stack: LiveStack, totals: Totals, run_settings: settings, **options: object) -> None:
     machine = make_machine(stack, salon_slots(stack, booking_day()), totals, **options)  # type: ignore[arg-type]
-    run_state_machine_as_test(machine, settings=run_settings)
+    try:
+        run_state_machine_as_test(machine, settings=run_settings)
+    except Exception as error:
+        # Against a live stack hypothesis' replay of the failing example can draw differently and end
+        # in FlakyStrategyDefinition, which carries none of the anomaly's notes: the schedule that
+        # failed first must still be shown.
+        if totals.first_reproduction and not any("scenarios:" in n for n in notes(error)):
+            error.add_note(totals.first_reproduction)
+        raise
 
 
 @pytest.fixture(scope="module")
