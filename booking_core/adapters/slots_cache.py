@@ -20,12 +20,18 @@ class SlotsCache:
     def __init__(self, calcom: CalcomClient, ttl_s: float) -> None:
         self._calcom = calcom
         self._ttl_s = ttl_s
-        self._fresh: dict[Key, tuple[float, list[datetime]]] = {}
+        self._fresh: dict[Key, tuple[float, datetime, datetime, list[datetime]]] = {}
         self._inflight: dict[Key, asyncio.Future[list[datetime]]] = {}
 
-    def forget(self) -> None:
-        """After our own booking changes a day, the next caller should see it at once."""
-        self._fresh.clear()
+    def forget(self, moment: datetime | None = None) -> None:
+        """After our own booking changes a day, the next caller should see it at once. Only the
+        windows holding `moment` go: clearing everything made every check after any booking ask
+        Cal.com again."""
+        if moment is None:
+            self._fresh.clear()
+            return
+        for key in [k for k, (_, start, end, _) in self._fresh.items() if start <= moment < end]:
+            del self._fresh[key]
 
     async def slots(self, event_type_id: int, start: datetime, end: datetime, time_zone: str,
                     timeout_s: float | None = None) -> list[datetime]:
@@ -34,7 +40,7 @@ class SlotsCache:
         key = (event_type_id, start.isoformat(), end.isoformat(), time_zone)
         cached = self._fresh.get(key)
         if cached and cached[0] > time.monotonic():
-            return cached[1]
+            return cached[3]
         pending = self._inflight.get(key)
         if pending is not None:
             try:
@@ -51,7 +57,7 @@ class SlotsCache:
             raise
         finally:
             self._inflight.pop(key, None)
-        self._fresh[key] = (time.monotonic() + self._ttl_s, result)
+        self._fresh[key] = (time.monotonic() + self._ttl_s, start, end, result)
         if len(self._fresh) > 1024:
             self._fresh.clear()
         future.set_result(result)

@@ -71,7 +71,7 @@ async def check_availability(core: Core, ctx: CallContext, args: FunctionArgs) -
                 data.update(available=True, requested=iso(wish.start), slots=[iso(wish.start)])
                 return FunctionAnswer(success=True, message=messages.available(service.name, wish.start), data=data)
             alts = await alternatives(core, service, wish.start, ctx.now, timeout_s=ctx.left(budget),
-                                      exclude=wish.start)
+                                      exclude=wish.start, same_day=starts)
             data.update(available=False, requested=iso(wish.start), slots=[iso(a) for a in alts],
                         alternatives=[iso(a) for a in alts])
             return FunctionAnswer(success=True, message=messages.slot_taken(alts), data=data)
@@ -170,6 +170,7 @@ async def cancel_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -
         await uow.commit()
     await cancel_in_calcom(core, row.id, row.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s, 0.3))
     start = from_utc_naive(row.start_at, zone)
+    core.slots.forget(start)
     name = service.name if service else "Ihren Termin"
     return FunctionAnswer(success=True, message=messages.cancelled(name, start),
                           data={"appointment_id": row.id, "start": iso(start), "status": "cancelled"})
@@ -195,6 +196,7 @@ async def reschedule_appointment(core: Core, ctx: CallContext, args: FunctionArg
             current.confirmed_start = None
             await uow.commit()
     await cancel_in_calcom(core, old.id, old.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s))
+    core.slots.forget(from_utc_naive(old.start_at, core.settings.zone))
     data = _booked_data(booked) | {"old_start": iso(from_utc_naive(old.start_at, core.settings.zone)),
                                    "old_appointment_id": old.id}
     return FunctionAnswer(success=True, message=messages.rescheduled(service.name, booked.start), data=data)

@@ -206,3 +206,30 @@ def _monday_morning():  # type: ignore[no-untyped-def]
     from tests.support.stack import BERLIN
     day = future_workday(3, weekday=0) - timedelta(days=0)
     return datetime.combine(day, time(9, 0), BERLIN)
+
+
+async def test_alternatives_stay_on_the_wished_day_and_spill_to_the_next_days_when_it_is_full(
+        retell: RetellClient) -> None:
+    day = future_workday(15, weekday=3)  # a Thursday no other test books on
+    service = "Herrenschnitt"  # 30 minutes
+    starts = [(hour, minute) for hour in range(9, 18) for minute in (0, 30)]
+    for hour, minute in starts:
+        if (hour, minute) != (15, 0):
+            booked = await retell.call("book_appointment", {"service": service, "date_time": at(day, hour, minute),
+                                                            "customer_name": "Voll Belegt"}, phone=phone())
+            assert booked["success"], booked
+
+    taken = await retell.call("check_availability", {"service": service, "date_time": at(day, 11)})
+    assert taken["data"]["available"] is False
+    alternatives = taken["data"]["alternatives"]
+    # The day's one free start first, then the nearest starts of the following opening day.
+    assert alternatives[0] == at(day, 15)
+    assert len(alternatives) == 3 and all(a[:10] > day.isoformat() for a in alternatives[1:])
+
+    free_day = future_workday(22, weekday=3)
+    await retell.call("book_appointment", {"service": service, "date_time": at(free_day, 11),
+                                           "customer_name": "Einer Da"}, phone=phone())
+    around = await retell.call("check_availability", {"service": service, "date_time": at(free_day, 11)})
+    assert around["data"]["available"] is False
+    assert [a[:10] for a in around["data"]["alternatives"]] == [free_day.isoformat()] * 3
+    assert at(free_day, 11) not in around["data"]["alternatives"]
