@@ -16,7 +16,9 @@ from booking_core.adapters.orm import ServiceRow
 from booking_core.domain.model import BookingRefused, Service
 from booking_core.observability import SERVICE_EXTRACTED, log
 from booking_core.service_layer.unit_of_work import UnitOfWork
-from booking_core.service_matching import ServiceMatcher
+from booking_core.service_matching import ServiceMatch, ServiceMatcher
+
+MATCH_CACHE_SIZE = 4096
 
 
 def to_service(row: ServiceRow) -> Service:
@@ -33,6 +35,9 @@ class Catalog:
         self._fingerprint: tuple[Any, ...] | None = None
         self._services: dict[str, Service] = {}
         self._matcher: ServiceMatcher | None = None
+        # The agent says the same few names all day: matching one costs more than the rest of a
+        # check, and the answer only changes with the catalog.
+        self._matches: dict[str, ServiceMatch] = {}
         self._guard = asyncio.Lock()
 
     def invalidate(self) -> None:
@@ -52,6 +57,7 @@ class Catalog:
                     services = [to_service(row) for row in await uow.services.active()]
                     self._services = {s.name: s for s in services}
                     self._matcher = ServiceMatcher({s.name: list(s.aliases) for s in services}) if services else None
+                    self._matches = {}
                     self._fingerprint = fingerprint
             self._checked_at = time.monotonic()
 
@@ -76,7 +82,12 @@ class Catalog:
             raise BookingRefused("invalid_args", missing=["service"])
         if self._matcher is None:
             raise BookingRefused("service_unknown")
-        match = self._matcher.match(utterance)
+        match = self._matches.get(utterance)
+        if match is None:
+            match = self._matcher.match(utterance)
+            if len(self._matches) >= MATCH_CACHE_SIZE:
+                self._matches.clear()
+            self._matches[utterance] = match
         log.info(SERVICE_EXTRACTED, call_id=call_id, utterance=utterance, service=match.name,
                  score=round(float(match.score), 1), reason=match.reason, detail=getattr(match, "detail", ""),
                  candidates=[c[0] for c in match.candidates[:3]])
