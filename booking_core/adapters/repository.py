@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking_core.adapters.orm import AppointmentRow, CallEventRow, CallRow, CustomerRow, ServiceRow
-from booking_core.domain.model import AppointmentStatus
+from booking_core.domain.model import TRANSITIONS, AppointmentStatus
 
 HOLDING = (AppointmentStatus.PENDING.value, AppointmentStatus.CONFIRMED.value)
 
@@ -30,15 +30,28 @@ _BY_KEY = select(AppointmentRow).where(AppointmentRow.idempotency_key == bindpar
 _GET = select(AppointmentRow).where(AppointmentRow.id == bindparam("id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
 
+# The booking's writes go to the tables directly: the ORM's unit of work (identity map, flush
+# ordering) cost more CPU than the statements, and the SAGA needs none of it.
+_APPOINTMENTS = cast(Table, AppointmentRow.__table__)
+_CUSTOMERS = cast(Table, CustomerRow.__table__)
+_CUSTOMER_ID_NAME = select(_CUSTOMERS.c.id, _CUSTOMERS.c.name).where(_CUSTOMERS.c.phone == bindparam("phone"))
+_ADD_CUSTOMER = insert(_CUSTOMERS)
+_RENAME_CUSTOMER = update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("customer_id")).values(
+    name=bindparam("new_name"))
+_ADD_APPOINTMENT = insert(_APPOINTMENTS)
+_CONFIRMABLE = [status.value for status, targets in TRANSITIONS.items() if AppointmentStatus.CONFIRMED in targets]
+_CONFIRM = update(_APPOINTMENTS).where(
+    _APPOINTMENTS.c.id == bindparam("appointment_id"), _APPOINTMENTS.c.status.in_(_CONFIRMABLE),
+).values(status=AppointmentStatus.CONFIRMED.value, confirmed_start=_APPOINTMENTS.c.start_at,
+         calcom_uid=bindparam("uid"), sync_status="in_sync")
+
 
 @cache
-def _overlapping(statuses: tuple[str, ...], excluding: bool, for_update: bool, ids_only: bool) -> Any:
-    query = select(AppointmentRow.id if ids_only else AppointmentRow).where(
-        AppointmentRow.resource == bindparam("resource"), AppointmentRow.status.in_(statuses), *_OVERLAPS_WINDOW)
-    if excluding:
-        query = query.where(AppointmentRow.id != bindparam("exclude_id"))
-    if ids_only:
-        query = query.limit(1)
+def _overlapping(statuses: tuple[str, ...], excluded: int, for_update: bool) -> Any:
+    """The id of one appointment in `statuses` overlapping the window, ignoring `excluded` ids."""
+    query = select(AppointmentRow.id).where(
+        AppointmentRow.resource == bindparam("resource"), AppointmentRow.status.in_(statuses), *_OVERLAPS_WINDOW,
+        *(AppointmentRow.id != bindparam(f"exclude_{i}") for i in range(excluded))).limit(1)
     if for_update:
         # A locking read sees the latest committed rows (MariaDB's REPEATABLE READ would not).
         query = query.with_for_update()
@@ -77,6 +90,16 @@ class CustomerRepository:
     async def by_phone(self, phone: str) -> CustomerRow | None:
         return await self.session.scalar(_BY_PHONE, {"phone": phone})
 
+    async def ensure(self, phone: str, name: str) -> int:
+        """The customer's id, created on first call; a new non-empty name replaces the old one."""
+        found = (await self.session.execute(_CUSTOMER_ID_NAME, {"phone": phone})).first()
+        if found is None:
+            result = await self.session.execute(_ADD_CUSTOMER, {"phone": phone, "name": name})
+            return int(result.inserted_primary_key[0])  # type: ignore[attr-defined]
+        if name and found.name != name:
+            await self.session.execute(_RENAME_CUSTOMER, {"customer_id": found.id, "new_name": name})
+        return int(found.id)
+
     def add(self, row: CustomerRow) -> None:
         self.session.add(row)
 
@@ -94,16 +117,25 @@ class AppointmentRepository:
     async def by_idempotency_key(self, key: str) -> AppointmentRow | None:
         return await self.session.scalar(_BY_KEY, {"key": key})
 
-    async def overlapping(self, resource: str, start: datetime, end: datetime, *,
-                          statuses: tuple[str, ...] = HOLDING, exclude_id: str | None = None,
-                          for_update: bool = False) -> list[AppointmentRow]:
-        query = _overlapping(statuses, bool(exclude_id), for_update, False)
-        return list(await self.session.scalars(query, _resource_window(resource, start, end, exclude_id)))
-
     async def is_held(self, resource: str, start: datetime, end: datetime, *, exclude_id: str | None = None) -> bool:
         """Whether a pending or confirmed appointment holds any part of [start, end) on the resource."""
-        query = _overlapping(HOLDING, bool(exclude_id), False, True)
-        return await self.session.scalar(query, _resource_window(resource, start, end, exclude_id)) is not None
+        excluded = (exclude_id,) if exclude_id else ()
+        query = _overlapping(HOLDING, len(excluded), False)
+        return await self.session.scalar(query, _resource_window(resource, start, end, excluded)) is not None
+
+    async def confirmed_clash(self, resource: str, start: datetime, end: datetime, *,
+                              exclude_ids: tuple[str, ...]) -> str | None:
+        """The id of a confirmed appointment overlapping [start, end), read with a row lock."""
+        query = _overlapping((AppointmentStatus.CONFIRMED.value,), len(exclude_ids), True)
+        return await self.session.scalar(query, _resource_window(resource, start, end, exclude_ids))
+
+    async def add_intent(self, **values: Any) -> None:
+        await self.session.execute(_ADD_APPOINTMENT, values)
+
+    async def confirm(self, appointment_id: str, calcom_uid: str) -> bool:
+        """→ confirmed, from a state that may become confirmed; False if the row is missing or may not."""
+        result = await self.session.execute(_CONFIRM, {"appointment_id": appointment_id, "uid": calcom_uid})
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def busy_between(self, resources: list[str], start: datetime,
                            end: datetime) -> list[tuple[str, datetime, datetime]]:
@@ -144,10 +176,9 @@ def _window(start: datetime, end: datetime) -> dict[str, Any]:
     return {"start": start, "end": end, "earliest": start - LONGEST_APPOINTMENT}
 
 
-def _resource_window(resource: str, start: datetime, end: datetime, exclude_id: str | None) -> dict[str, Any]:
+def _resource_window(resource: str, start: datetime, end: datetime, excluded: tuple[str, ...]) -> dict[str, Any]:
     params: dict[str, Any] = {"resource": resource, **_window(start, end)}
-    if exclude_id:
-        params["exclude_id"] = exclude_id
+    params.update((f"exclude_{i}", appointment_id) for i, appointment_id in enumerate(excluded))
     return params
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -105,7 +106,8 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
     )
     started = time.perf_counter()
     try:
-        answer = await run_once(core, ctx.idempotency_key, call_id, name, lambda: run_function(core, name, ctx, args))
+        answer = await run_once(core, ctx.idempotency_key, call_id, name, lambda first: run_function(
+            core, name, replace(ctx, first_attempt=first), args))
     except Exception:  # the agent must never hear a traceback
         log.exception("function failed", call_id=call_id, function=name)
         answer = FunctionAnswer(success=False, error="internal", message=messages.technical_problem())

@@ -26,7 +26,7 @@ from booking_core.adapters.calcom import (
     CalcomUnreachable,
 )
 from booking_core.adapters.locks import LockBusy, LockUnavailable
-from booking_core.adapters.orm import AppointmentRow, CustomerRow
+from booking_core.adapters.orm import AppointmentRow
 from booking_core.bootstrap import Core
 from booking_core.domain.model import (
     AppointmentStatus,
@@ -94,22 +94,24 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
     deadline = Deadline(core.settings.calcom_budget_s, ctx.started)
     exclude_id = rescheduled_from.id if rescheduled_from else None
 
-    # One read before the lock answers two questions: is this a retry of a call that died mid-SAGA,
-    # and is the slot already held (answered without the lock or Cal.com)? With the LOCK_ENABLED=false
-    # test switch nothing serialises the SAGA before Cal.com: only the DB constraint at confirm
-    # remains, which is what the "can the race test fail" proofs need.
-    try:
-        async with core.uow() as uow:
-            earlier = await uow.appointments.by_idempotency_key(ctx.idempotency_key)
-            held = earlier is None and core.settings.lock_enabled and await uow.appointments.is_held(
-                slot.resource, to_utc_naive(slot.start), to_utc_naive(slot.end), exclude_id=exclude_id)
-    except SQLAlchemyError as exc:
-        log.error("database unavailable", call_id=ctx.call_id, error=type(exc).__name__)
-        raise BookingRefused("db_unavailable") from None
-    if earlier is not None:
-        return await _resume(core, ctx, service, earlier, deadline)
-    if held:
-        await _refuse_taken(core, ctx, service, slot)
+    # A retry of a call that may have died mid-SAGA reads before the lock: is there an intent to
+    # resume, and is the slot already held (answered without the lock or Cal.com)? A first attempt
+    # has nothing to resume and skips the read: the intent's transaction re-checks the slot anyway.
+    # With the LOCK_ENABLED=false test switch nothing serialises the SAGA before Cal.com: only the
+    # DB constraint at confirm remains, which is what the "can the race test fail" proofs need.
+    if not ctx.first_attempt:
+        try:
+            async with core.uow() as uow:
+                earlier = await uow.appointments.by_idempotency_key(ctx.idempotency_key)
+                held = earlier is None and core.settings.lock_enabled and await uow.appointments.is_held(
+                    slot.resource, to_utc_naive(slot.start), to_utc_naive(slot.end), exclude_id=exclude_id)
+        except SQLAlchemyError as exc:
+            log.error("database unavailable", call_id=ctx.call_id, error=type(exc).__name__)
+            raise BookingRefused("db_unavailable") from None
+        if earlier is not None:
+            return await _resume(core, ctx, service, earlier, deadline)
+        if held:
+            await _refuse_taken(core, ctx, service, slot)
 
     waited = time.monotonic()
     try:
@@ -153,7 +155,7 @@ async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slo
     crash_point(ctx, core, "after_calcom")
 
     try:
-        await confirm_intent(core, ctx, appointment_id, booking.uid, rescheduled_from)
+        await confirm_intent(core, ctx, appointment_id, slot, booking.uid, rescheduled_from)
     except SlotConflict:
         BOOKINGS.labels("lost_race_at_confirm").inc()
         core.spawn(compensate(core, appointment_id, booking.uid, ctx.call_id))
@@ -165,7 +167,7 @@ async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slo
         core.spawn(compensate(core, appointment_id, booking.uid, ctx.call_id))
         raise BookingRefused("db_unavailable") from None
     BOOKINGS.labels("booked").inc()
-    core.slots.forget()
+    core.slots.forget(slot.start)
     return Booked(appointment_id, service, slot.start, slot.end, booking.uid)
 
 
@@ -180,19 +182,13 @@ async def _write_intent(core: Core, ctx: CallContext, service: Service, slot: Sl
             if core.settings.lock_enabled and await uow.appointments.is_held(
                     slot.resource, start, end, exclude_id=rescheduled_from.id if rescheduled_from else None):
                 return None
-            customer = await uow.customers.by_phone(customer_phone)
-            if customer is None:
-                customer = CustomerRow(phone=customer_phone, name=customer_name)
-                uow.customers.add(customer)
-            elif customer_name and customer.name != customer_name:
-                customer.name = customer_name
-            await uow.session.flush()
-            uow.appointments.add(AppointmentRow(
-                id=appointment_id, service_id=service.id, customer_id=customer.id, resource=slot.resource,
+            customer_id = await uow.customers.ensure(customer_phone, customer_name)
+            await uow.appointments.add_intent(
+                id=appointment_id, service_id=service.id, customer_id=customer_id, resource=slot.resource,
                 start_at=start, end_at=end, status=AppointmentStatus.PENDING.value, sync_status="in_sync",
                 idempotency_key=ctx.idempotency_key, call_id=ctx.call_id, customer_phone=customer_phone,
                 rescheduled_from_id=rescheduled_from.id if rescheduled_from else None,
-            ))
+            )
             await uow.commit()
     except IntegrityError as exc:
         # Same idempotency key written by a concurrent retry of this very call.
@@ -293,7 +289,7 @@ async def _lookup(core: Core, service: Service, slot: Slot, appointment_id: str,
     return found if found is not None and found.active else None
 
 
-async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, uid: str,
+async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, slot: Slot, uid: str,
                          rescheduled_from: AppointmentRow | None, attempts: int = 4) -> None:
     """Step 5. Write first, then check for overlaps inside the same transaction.
 
@@ -305,7 +301,7 @@ async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, uid:
         raise DBAPIError("UPDATE appointments", {}, Exception("injected confirm failure"))
     for attempt in range(attempts):
         try:
-            await _confirm_once(core, appointment_id, uid, rescheduled_from)
+            await _confirm_once(core, appointment_id, slot, uid, rescheduled_from)
             return
         except IntegrityError as exc:
             raise SlotConflict(str(exc.orig)) from None
@@ -324,25 +320,21 @@ def _is_transient(text: str) -> bool:
     return "deadlock" in text or "lock wait timeout" in text or "could not serialize" in text
 
 
-async def _confirm_once(core: Core, appointment_id: str, uid: str, rescheduled_from: AppointmentRow | None) -> None:
+async def _confirm_once(core: Core, appointment_id: str, slot: Slot, uid: str,
+                        rescheduled_from: AppointmentRow | None) -> None:
     async with core.uow() as uow:
-        row = await uow.appointments.get(appointment_id, for_update=True)
-        if row is None:
-            raise SlotConflict(appointment_id)
-        if row.status == AppointmentStatus.CONFIRMED.value and row.calcom_uid == uid:
-            return  # a retried transaction that had in fact committed
-        check_transition(row.status, AppointmentStatus.CONFIRMED)
-        row.status = AppointmentStatus.CONFIRMED.value
-        row.confirmed_start = row.start_at
-        row.calcom_uid = uid
-        row.sync_status = "in_sync"
-        await uow.session.flush()
-        clash = await uow.appointments.overlapping(
-            row.resource, row.start_at, row.end_at, statuses=(AppointmentStatus.CONFIRMED.value,),
-            exclude_id=row.id, for_update=True)
-        clash = [c for c in clash if not rescheduled_from or c.id != rescheduled_from.id]
-        if clash:
-            raise SlotConflict(clash[0].id)
+        if not await uow.appointments.confirm(appointment_id, uid):
+            row = await uow.appointments.get(appointment_id)
+            if row is None:
+                raise SlotConflict(appointment_id)
+            if row.status == AppointmentStatus.CONFIRMED.value and row.calcom_uid == uid:
+                return  # a retried transaction that had in fact committed
+            check_transition(row.status, AppointmentStatus.CONFIRMED)  # raises: it is not pending
+        excluded = (appointment_id, rescheduled_from.id) if rescheduled_from else (appointment_id,)
+        clash = await uow.appointments.confirmed_clash(slot.resource, to_utc_naive(slot.start),
+                                                       to_utc_naive(slot.end), exclude_ids=excluded)
+        if clash is not None:
+            raise SlotConflict(clash)
         await uow.commit()
 
 
@@ -415,12 +407,13 @@ async def _resume(core: Core, ctx: CallContext, service: Service, row: Appointme
         return Booked(row.id, service, start, end, row.calcom_uid)
     if row.status != AppointmentStatus.PENDING.value:
         raise BookingRefused("booking_unconfirmed")
-    found = await _lookup(core, service, Slot(row.resource, start, end), row.id, deadline)
+    slot = Slot(row.resource, start, end)
+    found = await _lookup(core, service, slot, row.id, deadline)
     if found is None:
         await _settle(core, row.id, AppointmentStatus.FAILED, "unknown")
         raise BookingRefused("booking_unconfirmed")
     try:
-        await confirm_intent(core, ctx, row.id, found.uid, None)
+        await confirm_intent(core, ctx, row.id, slot, found.uid, None)
     except (SlotConflict, SQLAlchemyError):
         core.spawn(compensate(core, row.id, found.uid, ctx.call_id))
         raise BookingRefused("booking_unconfirmed") from None

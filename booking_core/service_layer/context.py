@@ -14,6 +14,9 @@ class CallContext:
     now: datetime  # aware, salon time zone: the call's clock, relative dates are read against it
     idempotency_key: str
     fault: str | None = None  # test hook, only honoured with CALLSIM_TEST_HOOKS=1
+    # True when this request made the call's idempotency claim: no earlier attempt of it ran, so
+    # there is no half-done SAGA to resume. False (retries, no call id, no store) means "look".
+    first_attempt: bool = False
     # When the request arrived (monotonic): the Cal.com budget counts from here, not from the SAGA.
     started: float = field(default_factory=time.monotonic)
 

@@ -41,15 +41,16 @@ def _utcnow() -> datetime:
 
 
 async def run_once(core: Core, key: str, call_id: str | None, name: str,
-                   run: Callable[[], Awaitable[FunctionAnswer]], *, wait_s: float = 1.2) -> FunctionAnswer:
+                   run: Callable[[bool], Awaitable[FunctionAnswer]], *, wait_s: float = 1.2) -> FunctionAnswer:
+    """Run `run(first_attempt)` once per key; `first_attempt` says this request made the claim."""
     if call_id is None or name not in MUTATING:
-        return await run()
+        return await run(False)
     lease = timedelta(seconds=core.settings.lock_ttl_s)
     try:
         claimed = await _claim(core, key, call_id, name, lease)
     except SQLAlchemyError as exc:
         log.warning("idempotency store unavailable", call_id=call_id, error=type(exc).__name__)
-        return await run()
+        return await run(False)
     if not claimed:
         deadline = asyncio.get_running_loop().time() + wait_s
         while True:
@@ -64,7 +65,7 @@ async def run_once(core: Core, key: str, call_id: str | None, name: str,
                 return FunctionAnswer(success=False, error="in_progress",
                                       message="Einen Moment bitte, ich bearbeite Ihre Anfrage noch.")
             await asyncio.sleep(0.05)
-    answer = await run()
+    answer = await run(claimed)
     # Stored after answering: Retell only retries once its own timeout has passed, and a retry
     # that still finds the claim open waits for it (or resumes the SAGA from the intent row).
     core.spawn(_store(core, key, call_id, answer))
