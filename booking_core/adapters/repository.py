@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking_core.adapters.orm import AppointmentRow, CallEventRow, CallRow, CustomerRow, ServiceRow
@@ -14,44 +15,48 @@ from booking_core.domain.model import TRANSITIONS, AppointmentStatus
 
 HOLDING = (AppointmentStatus.PENDING.value, AppointmentStatus.CONFIRMED.value)
 
-# The hot path's statements are built once: every check and booking runs them, and building a
-# statement cost SQLAlchemy more CPU than SQLite took to run it.
+# The hot path's statements are built once, on the tables rather than the mapped classes, with
+# plain bound parameters (an IN list is re-rendered on every execution): every check and booking
+# runs them, and SQLAlchemy's ORM layer cost more CPU than SQLite took to run them. The booking's
+# writes need none of the ORM's unit of work (identity map, flush ordering) either.
+_APPOINTMENTS = cast(Table, AppointmentRow.__table__)
+_CUSTOMERS = cast(Table, CustomerRow.__table__)
+_A = _APPOINTMENTS.c
+
+
+def _status_in(statuses: Iterable[str]) -> ColumnElement[bool]:
+    return or_(*(_A.status == status for status in statuses))
+
+
 # An appointment fits in one opening day, so nothing that overlaps [start, end) began a day or more
 # before `start`: saying so bounds the index range scan, which would otherwise walk the resource's
 # whole history on every check.
 LONGEST_APPOINTMENT = timedelta(days=1)
-_OVERLAPS_WINDOW = (AppointmentRow.start_at < bindparam("end"), AppointmentRow.start_at > bindparam("earliest"),
-                    AppointmentRow.end_at > bindparam("start"))
-_BUSY = select(AppointmentRow.id, AppointmentRow.start_at, AppointmentRow.end_at).where(
-    AppointmentRow.resource.in_(bindparam("resources", expanding=True)), AppointmentRow.status.in_(HOLDING),
-    *_OVERLAPS_WINDOW)
+_OVERLAPS_WINDOW = (_A.start_at < bindparam("end"), _A.start_at > bindparam("earliest"), _A.end_at > bindparam("start"))
+_BUSY = select(_A.id, _A.start_at, _A.end_at).where(
+    _A.resource == bindparam("resource"), _status_in(HOLDING), *_OVERLAPS_WINDOW)
 _BY_PHONE = select(CustomerRow).where(CustomerRow.phone == bindparam("phone"))
 _BY_KEY = select(AppointmentRow).where(AppointmentRow.idempotency_key == bindparam("key"))
 _GET = select(AppointmentRow).where(AppointmentRow.id == bindparam("id"))
 _GET_FOR_UPDATE = _GET.with_for_update()
 
-# The booking's writes go to the tables directly: the ORM's unit of work (identity map, flush
-# ordering) cost more CPU than the statements, and the SAGA needs none of it.
-_APPOINTMENTS = cast(Table, AppointmentRow.__table__)
-_CUSTOMERS = cast(Table, CustomerRow.__table__)
 _CUSTOMER_ID_NAME = select(_CUSTOMERS.c.id, _CUSTOMERS.c.name).where(_CUSTOMERS.c.phone == bindparam("phone"))
 _ADD_CUSTOMER = insert(_CUSTOMERS)
 _RENAME_CUSTOMER = update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("customer_id")).values(
     name=bindparam("new_name"))
 _ADD_APPOINTMENT = insert(_APPOINTMENTS)
 _CONFIRMABLE = [status.value for status, targets in TRANSITIONS.items() if AppointmentStatus.CONFIRMED in targets]
-_CONFIRM = update(_APPOINTMENTS).where(
-    _APPOINTMENTS.c.id == bindparam("appointment_id"), _APPOINTMENTS.c.status.in_(_CONFIRMABLE),
-).values(status=AppointmentStatus.CONFIRMED.value, confirmed_start=_APPOINTMENTS.c.start_at,
-         calcom_uid=bindparam("uid"), sync_status="in_sync")
+_CONFIRM = update(_APPOINTMENTS).where(_A.id == bindparam("appointment_id"), _status_in(_CONFIRMABLE)).values(
+    status=AppointmentStatus.CONFIRMED.value, confirmed_start=_A.start_at, calcom_uid=bindparam("uid"),
+    sync_status="in_sync")
 
 
 @cache
 def _overlapping(statuses: tuple[str, ...], excluded: int, for_update: bool) -> Any:
     """The id of one appointment in `statuses` overlapping the window, ignoring `excluded` ids."""
-    query = select(AppointmentRow.id).where(
-        AppointmentRow.resource == bindparam("resource"), AppointmentRow.status.in_(statuses), *_OVERLAPS_WINDOW,
-        *(AppointmentRow.id != bindparam(f"exclude_{i}") for i in range(excluded))).limit(1)
+    query = select(_A.id).where(
+        _A.resource == bindparam("resource"), _status_in(statuses), *_OVERLAPS_WINDOW,
+        *(_A.id != bindparam(f"exclude_{i}") for i in range(excluded))).limit(1)
     if for_update:
         # A locking read sees the latest committed rows (MariaDB's REPEATABLE READ would not).
         query = query.with_for_update()
@@ -137,10 +142,9 @@ class AppointmentRepository:
         result = await self.session.execute(_CONFIRM, {"appointment_id": appointment_id, "uid": calcom_uid})
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def busy_between(self, resources: list[str], start: datetime,
-                           end: datetime) -> list[tuple[str, datetime, datetime]]:
-        """(id, start_at, end_at) of what holds any of the resources in [start, end)."""
-        result = await self.session.execute(_BUSY, {"resources": resources, **_window(start, end)})
+    async def busy_between(self, resource: str, start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
+        """(id, start_at, end_at) of what holds the resource in [start, end)."""
+        result = await self.session.execute(_BUSY, {"resource": resource, **_window(start, end)})
         return [(row_id, row_start, row_end) for row_id, row_start, row_end in result]
 
     async def upcoming_for_phone(self, phone: str, after: datetime) -> list[AppointmentRow]:

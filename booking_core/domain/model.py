@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -117,3 +119,29 @@ class BookingRefused(Exception):
         self.code = code
         self.detail = detail
         self.data = data
+
+
+def clear_of(starts: list[datetime], held: Iterable[tuple[datetime, datetime]], length: timedelta) -> list[datetime]:
+    """The starts whose [start, start + length) overlaps none of the held intervals."""
+    busy = _merged(held)
+    busy_starts = [start for start, _ in busy]
+    free = []
+    for start in starts:
+        # Of the joined busy stretches, only the last one beginning before this slot ends can reach into it.
+        before_end = bisect_left(busy_starts, start + length) - 1
+        if before_end < 0 or busy[before_end][1] <= start:
+            free.append(start)
+    return free
+
+
+def _merged(intervals: Iterable[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """Overlapping or touching intervals joined, sorted by start: a full day becomes one stretch, so
+    a slot is checked against one neighbour instead of every appointment of the day."""
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged

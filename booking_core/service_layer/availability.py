@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from booking_core.adapters.calcom import CalcomError
 from booking_core.bootstrap import Core
-from booking_core.domain.model import BookingRefused, Service, to_utc_naive
+from booking_core.domain.model import BookingRefused, Service, clear_of, to_utc_naive
 from booking_core.german_time import parse_when
 from booking_core.observability import CALCOM_CALLS, log
 
@@ -68,18 +68,13 @@ async def free_starts(core: Core, service: Service, first_day: date, days: int, 
         CALCOM_CALLS.labels("slots", type(exc).__name__).inc()
         raise
     async with core.uow() as uow:
-        held = await uow.appointments.busy_between([service.resource], to_utc_naive(start), to_utc_naive(end))
+        held = await uow.appointments.busy_between(service.resource, to_utc_naive(start), to_utc_naive(end))
     # Compared as UTC instants: converting every held row to local time cost more than the check.
     busy = [(b_start.replace(tzinfo=UTC), b_end.replace(tzinfo=UTC)) for b_id, b_start, b_end in held
             if b_id != exclude_id]
-    length = timedelta(minutes=service.duration_min)
-    result = []
-    for moment in slots:
-        local = moment.astimezone(zone)
-        if local > now and core.hours.fits(local, service.duration_min) and not any(
-                local < b_end and b_start < local + length for b_start, b_end in busy):
-            result.append(local)
-    return result
+    candidates = [local for local in (moment.astimezone(zone) for moment in slots)
+                  if local > now and core.hours.fits(local, service.duration_min)]
+    return clear_of(candidates, busy, timedelta(minutes=service.duration_min))
 
 
 async def alternatives(core: Core, service: Service, around: datetime, now: datetime,

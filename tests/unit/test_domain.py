@@ -2,6 +2,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from booking_core.domain.model import (
     AppointmentStatus,
@@ -10,6 +12,7 @@ from booking_core.domain.model import (
     Service,
     Slot,
     check_transition,
+    clear_of,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -62,3 +65,26 @@ def test_slot_overlap_is_half_open() -> None:
     assert not slot.overlaps(at(11), at(12))
     assert not slot.overlaps(at(9), at(10))
     assert slot.end - slot.start == timedelta(minutes=60)
+
+
+_MINUTE = timedelta(minutes=1)
+_ORIGIN = datetime(2031, 3, 4, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+_moments = st.integers(min_value=0, max_value=600).map(lambda m: _ORIGIN + m * _MINUTE)
+
+
+@given(starts=st.lists(_moments, max_size=40).map(sorted),
+       held=st.lists(st.tuples(_moments, st.integers(min_value=1, max_value=180)), max_size=30),
+       minutes=st.integers(min_value=5, max_value=120))
+def test_clear_of_keeps_exactly_the_starts_that_overlap_nothing_held(
+        starts: list[datetime], held: list[tuple[datetime, int]], minutes: int) -> None:
+    intervals = [(start, start + length * _MINUTE) for start, length in held]
+    length = minutes * _MINUTE
+    expected = [s for s in starts if not any(s < end and begin < s + length for begin, end in intervals)]
+    assert clear_of(starts, intervals, length) == expected
+
+
+def test_clear_of_treats_touching_appointments_as_free_edges() -> None:
+    held = [(_ORIGIN, _ORIGIN + 60 * _MINUTE), (_ORIGIN + 60 * _MINUTE, _ORIGIN + 90 * _MINUTE)]
+    starts = [_ORIGIN + m * _MINUTE for m in (-30, 0, 30, 60, 89, 90, 120)]
+    assert clear_of(starts, held, 30 * _MINUTE) == [_ORIGIN - 30 * _MINUTE, _ORIGIN + 90 * _MINUTE,
+                                                     _ORIGIN + 120 * _MINUTE]
