@@ -1,7 +1,9 @@
 """Slot locks: redis-py's Lock across workers, an in-process lock on the embedded default.
 
 Both take *all* cell keys of a slot or none, answer within `wait_s`, and expire after `ttl_s` so a
-crashed worker cannot hold a slot forever.
+crashed worker cannot hold a slot forever. `on_busy` runs once when the first try finds a key taken,
+before any waiting: it may end the wait by raising (the booking asks the DB whether the slot is
+already held, and refuses at once instead of queueing behind the holder).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Protocol
 
@@ -27,8 +29,11 @@ class LockUnavailable(Exception):
     """The lock service itself is down: fail closed, book nothing."""
 
 
+OnBusy = Callable[[], Awaitable[None]] | None
+
+
 class SlotLock(Protocol):
-    def hold(self, keys: list[str]) -> AbstractAsyncContextManager[None]: ...
+    def hold(self, keys: list[str], on_busy: OnBusy = None) -> AbstractAsyncContextManager[None]: ...
 
     async def ping(self) -> bool: ...
 
@@ -43,7 +48,7 @@ class RedisSlotLock:
         self.wait_s = wait_s
 
     @asynccontextmanager
-    async def hold(self, keys: list[str]) -> AsyncIterator[None]:
+    async def hold(self, keys: list[str], on_busy: OnBusy = None) -> AsyncIterator[None]:
         # A fresh Lock per request with thread_local=False: the default thread-local token is shared
         # by every asyncio task of the thread, so one task could release another's lock.
         held: list[Lock] = []
@@ -52,13 +57,19 @@ class RedisSlotLock:
             for key in sorted(keys):
                 lock = Lock(self._redis, f"{self.namespace}:{key}", timeout=self.ttl_s,
                             blocking_timeout=max(0.0, deadline - time.monotonic()), thread_local=False)
-                if not await lock.acquire():
+                if on_busy is None:
+                    acquired = await lock.acquire()
+                elif not (acquired := await lock.acquire(blocking=False)):
+                    busy, on_busy = on_busy, None
+                    await busy()
+                    acquired = await lock.acquire(blocking_timeout=max(0.0, deadline - time.monotonic()))
+                if not acquired:
                     raise LockBusy(key)
                 held.append(lock)
         except RedisError as exc:
             await self._release(held)
             raise LockUnavailable(str(exc)) from exc
-        except LockBusy:
+        except BaseException:
             await self._release(held)
             raise
         try:
@@ -102,10 +113,14 @@ class InProcessSlotLock:
         return True
 
     @asynccontextmanager
-    async def hold(self, keys: list[str]) -> AsyncIterator[None]:
+    async def hold(self, keys: list[str], on_busy: OnBusy = None) -> AsyncIterator[None]:
         token = uuid.uuid4().hex
         deadline = time.monotonic() + self.wait_s
         while not self._try(keys, token):
+            if on_busy is not None:
+                busy, on_busy = on_busy, None
+                await busy()
+                continue
             if time.monotonic() >= deadline:
                 raise LockBusy(keys[0] if keys else "")
             await asyncio.sleep(0.01)
@@ -127,7 +142,7 @@ class NoSlotLock:
     """Test switch LOCK_ENABLED=false: proves the race tests can fail without the lock."""
 
     @asynccontextmanager
-    async def hold(self, keys: list[str]) -> AsyncIterator[None]:
+    async def hold(self, keys: list[str], on_busy: OnBusy = None) -> AsyncIterator[None]:
         yield
 
     async def ping(self) -> bool:

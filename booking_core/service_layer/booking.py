@@ -63,6 +63,10 @@ class SlotConflict(Exception):
     """The database refused the confirm: another confirmed appointment overlaps."""
 
 
+class _SlotHeld(Exception):
+    """Another appointment holds the slot: refuse it once the lock is released."""
+
+
 class Deadline:
     def __init__(self, seconds: float, started: float | None = None) -> None:
         self._end = (time.monotonic() if started is None else started) + seconds
@@ -113,14 +117,30 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
         if held:
             await _refuse_taken(core, ctx, service, slot)
 
+    async def held_by_someone() -> None:
+        """The lock is taken: if the DB already holds the slot (the holder's intent, or a booking
+        made before), refuse at once instead of queueing behind the holder to find out."""
+        try:
+            async with core.uow() as uow:
+                held = await uow.appointments.is_held(slot.resource, to_utc_naive(slot.start),
+                                                      to_utc_naive(slot.end), exclude_id=exclude_id)
+        except SQLAlchemyError:
+            return  # keep waiting: the intent's transaction reports the database
+        if held:
+            LOCK_WAIT.observe(time.monotonic() - waited)
+            LOCK_RESULTS.labels("contended").inc()
+            raise _SlotHeld
+
     waited = time.monotonic()
     try:
-        async with core.lock.hold(slot.lock_keys(core.settings.lock_cell_minutes)):
+        async with core.lock.hold(slot.lock_keys(core.settings.lock_cell_minutes), on_busy=held_by_someone):
             LOCK_WAIT.observe(time.monotonic() - waited)
             LOCK_RESULTS.labels("acquired").inc()
             log.info(LOCK_ACQUIRED, call_id=ctx.call_id, resource=slot.resource, start=start.isoformat())
             return await _book_locked(core, ctx, service, slot, customer_name, customer_phone,
                                       deadline, rescheduled_from)
+    except _SlotHeld:
+        await _refuse_taken(core, ctx, service, slot)  # outside the lock: alternatives take a while
     except LockBusy:
         LOCK_WAIT.observe(time.monotonic() - waited)
         LOCK_RESULTS.labels("contended").inc()
@@ -147,7 +167,7 @@ async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slo
     appointment_id = await _write_intent(core, ctx, service, slot, customer_name, customer_phone,
                                          rescheduled_from)
     if appointment_id is None:
-        await _refuse_taken(core, ctx, service, slot)
+        raise _SlotHeld
     crash_point(ctx, core, "after_intent")
 
     booking = await _create_in_calcom(core, ctx, service, slot, appointment_id, customer_name,

@@ -80,3 +80,52 @@ async def test_in_process_lock_has_the_same_contract(keys: list[str]) -> None:
                 pass
     async with lock.hold(keys):
         pass
+
+
+class _Held(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kind", ["redis", "in-process"])
+async def test_on_busy_runs_once_when_taken_and_can_end_the_wait(kind: str, request: pytest.FixtureRequest,
+                                                                  keys: list[str]) -> None:
+    def make(wait_s: float) -> RedisSlotLock | InProcessSlotLock:
+        if kind == "redis":
+            return RedisSlotLock(request.getfixturevalue("redis_url"), 5, wait_s)
+        return shared
+
+    shared = InProcessSlotLock(5, 2.0)
+    holder, asker = make(2.0), make(2.0)
+    calls: list[str] = []
+
+    async def refuse() -> None:
+        calls.append("busy")
+        raise _Held
+
+    async def note() -> None:
+        calls.append("busy")
+
+    async with asker.hold(keys, on_busy=refuse):  # free: the hook is not asked
+        pass
+    assert calls == []
+    async with holder.hold(keys):
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(_Held):  # taken: asked once, and its "no" ends the 2 s wait at once
+            async with asker.hold(keys, on_busy=refuse):
+                pass
+        assert calls == ["busy"] and asyncio.get_running_loop().time() - started < 0.5
+    # A hook that lets the wait go on: the lock is still acquired once the holder is gone.
+    async with holder.hold(keys):
+        waiter = asyncio.create_task(_hold_briefly(asker, keys, note))
+        await asyncio.sleep(0.2)
+    assert await waiter and calls == ["busy", "busy"]
+    # Nothing leaked: the keys are free again.
+    async with holder.hold(keys, on_busy=refuse):
+        pass
+    for lock in {id(holder): holder, id(asker): asker}.values():
+        await lock.aclose()
+
+
+async def _hold_briefly(lock: RedisSlotLock | InProcessSlotLock, keys: list[str], on_busy) -> bool:  # type: ignore[no-untyped-def]
+    async with lock.hold(keys, on_busy=on_busy):
+        return True
