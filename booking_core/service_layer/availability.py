@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -79,44 +78,29 @@ async def free_starts(core: Core, service: Service, first_day: date, days: int, 
 
 async def alternatives(core: Core, service: Service, around: datetime, now: datetime,
                        timeout_s: float = 0.5, exclude: datetime | None = None,
-                       window: tuple[time, time] | None = None,
-                       same_day: list[datetime] | None = None) -> list[datetime]:
-    """Nearest free starts to the wish, same day first, then the next days. Never raises: no
-    alternatives is an answer.
-
-    `same_day`: the wish day's free starts if the caller already has them. The next days are asked
-    for only when the wish's day cannot fill the list: they would sort after every same-day start.
-    """
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    count = core.settings.alternatives_count
+                       window: tuple[time, time] | None = None) -> list[datetime]:
+    """Nearest free starts to the wish, same day first. Never raises: no alternatives is an answer."""
     try:
-        if same_day is None:
-            same_day = await free_starts(core, service, around.date(), 1, now, timeout_s=timeout_s)
+        starts = await free_starts(core, service, around.date(), ALTERNATIVE_DAYS, now, timeout_s=timeout_s)
     except (CalcomError, BookingRefused) as exc:
         log.warning("alternatives unavailable", reason=str(exc))
         return []
+    return nearest(core, starts, around, exclude=exclude, window=window)
+
+
+def nearest(core: Core, starts: list[datetime], around: datetime, exclude: datetime | None = None,
+            window: tuple[time, time] | None = None) -> list[datetime]:
+    """Of the free starts, the ones to offer instead of `around`: the same day first, then the
+    nearest in time, at least an hour apart so the offers are not 15 minutes from each other."""
+    starts = [s for s in starts if s != exclude]
     if window is not None:
-        in_window = [s for s in same_day if window[0] <= s.time() < window[1] and s != exclude]
+        in_window = [s for s in starts if s.date() == around.date() and window[0] <= s.time() < window[1]]
         if in_window:  # the caller named a part of the day: stay inside it
-            return _spread(in_window, around, count, [])
-    chosen = _spread([s for s in same_day if s != exclude], around, count, [])
-    if len(chosen) < count:
-        try:
-            later = await free_starts(core, service, around.date() + timedelta(days=1), ALTERNATIVE_DAYS - 1, now,
-                                      timeout_s=max(0.0, deadline - asyncio.get_running_loop().time()))
-        except (CalcomError, BookingRefused) as exc:
-            log.warning("alternatives on later days unavailable", reason=str(exc))
-            later = []
-        chosen = _spread([s for s in later if s != exclude], around, count, chosen)
-    return sorted(chosen)
-
-
-def _spread(starts: list[datetime], around: datetime, count: int, chosen: list[datetime]) -> list[datetime]:
-    """Add the starts nearest to `around` to `chosen`, each at least an hour from the others."""
-    chosen = list(chosen)
-    for start in sorted(starts, key=lambda s: abs((s - around).total_seconds())):
-        if len(chosen) >= count:
-            break
+            starts = in_window
+    chosen: list[datetime] = []
+    for start in sorted(starts, key=lambda s: (s.date() != around.date(), abs((s - around).total_seconds()))):
         if all(abs((start - c).total_seconds()) >= 3600 for c in chosen):
             chosen.append(start)
-    return chosen
+        if len(chosen) == core.settings.alternatives_count:
+            break
+    return sorted(chosen)

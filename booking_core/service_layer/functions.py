@@ -22,10 +22,12 @@ from booking_core.domain.model import (
 from booking_core.observability import log
 from booking_core.schemas import FunctionAnswer, FunctionArgs
 from booking_core.service_layer.availability import (
+    ALTERNATIVE_DAYS,
     Wish,
     alternatives,
     check_bookable,
     free_starts,
+    nearest,
     understand_when,
 )
 from booking_core.service_layer.booking import Booked, book_slot, cancel_in_calcom
@@ -66,12 +68,14 @@ async def check_availability(core: Core, ctx: CallContext, args: FunctionArgs) -
                     refused.data["alternatives"] = await alternatives(core, service, wish.start, ctx.now,
                                                                       timeout_s=ctx.left(budget))
                 raise
-            starts = await free_starts(core, service, wish.day, 1, ctx.now, timeout_s=ctx.left(budget))
+            # The wish's day and the days after it in one read: if the wish is taken, the
+            # alternatives are already at hand.
+            starts = await free_starts(core, service, wish.day, ALTERNATIVE_DAYS, ctx.now,
+                                       timeout_s=ctx.left(budget))
             if wish.start in starts:
                 data.update(available=True, requested=iso(wish.start), slots=[iso(wish.start)])
                 return FunctionAnswer(success=True, message=messages.available(service.name, wish.start), data=data)
-            alts = await alternatives(core, service, wish.start, ctx.now, timeout_s=ctx.left(budget),
-                                      exclude=wish.start, same_day=starts)
+            alts = nearest(core, starts, wish.start, exclude=wish.start)
             data.update(available=False, requested=iso(wish.start), slots=[iso(a) for a in alts],
                         alternatives=[iso(a) for a in alts])
             return FunctionAnswer(success=True, message=messages.slot_taken(alts), data=data)
