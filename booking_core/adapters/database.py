@@ -1,7 +1,10 @@
 """Engine and session factory for SQLite, PostgreSQL and MariaDB alike."""
 
+import time
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -9,14 +12,38 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+PING_AFTER_IDLE_S = 1.0
+
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 15})
         _sqlite_pragmas(engine.sync_engine)
         return engine
-    # pool_pre_ping: a restarted database must not cost the next caller an error.
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, pool_timeout=2)
+    engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_timeout=2)
+    _ping_when_idle(engine.sync_engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """A restarted database must not cost the next caller an error: a connection that sat in the
+    pool for a while is pinged before use and replaced if dead. A connection back from a request
+    a moment ago is not: pinging on every checkout (pool_pre_ping) cost a round trip per
+    transaction, and a failure in use invalidates the whole pool anyway."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # whatever the driver raises for a dead connection
+            raise DisconnectionError(str(exc)) from exc  # the pool connects afresh and retries
 
 
 def _sqlite_pragmas(engine: Engine) -> None:
