@@ -45,7 +45,8 @@ def render(figures: dict[str, Any], setup: dict[str, str]) -> str:
     lines += _table(paced, {})
     lines += ["", "### Throughput: C callers back to back", "",
               "Closed loop, no think time, every phase on the same stack in the same run; the no-op "
-              "(`POST /noop`, same server and middleware, no work) first. `× no-op` is the ratio of answers "
+              "(`POST /noop`, same server and middleware, no work) first, after one check from every caller "
+              "at once (the database pools open what this concurrency needs). `× no-op` is the ratio of answers "
               "without an error per second (ok/s). "
               "Latency here is mostly queueing: the servers and the load generator share 2 cores.", ""]
     lines += _table(phases, ratios)
