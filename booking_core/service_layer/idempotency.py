@@ -12,9 +12,9 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.orm import FunctionCallRow
@@ -26,9 +26,13 @@ MUTATING = frozenset({"book_appointment", "cancel_appointment", "reschedule_appo
 
 # Core statements, built once: every mutating call runs both, and the ORM's unit of work cost more
 # CPU than the database took to run them.
-_CLAIM = insert(FunctionCallRow)
-_STORE = update(FunctionCallRow).where(FunctionCallRow.key == bindparam("stored_key")).values(
-    status="done", response=bindparam("answer"))
+_CALLS = cast(Table, FunctionCallRow.__table__)
+_CLAIM = insert(_CALLS)
+_STORE = update(_CALLS).where(_CALLS.c.key == bindparam("stored_key")).values(status="done",
+                                                                            response=bindparam("answer"))
+# Answers finishing within this window are stored in one transaction; a retry arriving meanwhile
+# finds its claim open and waits for it (it polls every 50 ms for up to 1.2 s).
+STORE_BATCH_S = 0.005
 
 
 def idempotency_key(call_id: str | None, name: str, args: dict[str, Any]) -> str:
@@ -68,17 +72,26 @@ async def run_once(core: Core, key: str, call_id: str | None, name: str,
     answer = await run(claimed)
     # Stored after answering: Retell only retries once its own timeout has passed, and a retry
     # that still finds the claim open waits for it (or resumes the SAGA from the intent row).
-    core.spawn(_store(core, key, call_id, answer))
+    if not core.answers_to_store:
+        core.spawn(_store_batch(core))
+    core.answers_to_store.append((key, call_id, answer))
     return answer
 
 
-async def _store(core: Core, key: str, call_id: str, answer: FunctionAnswer) -> None:
+async def _store_batch(core: Core) -> None:
+    """One transaction for the answers of every call that finished in the last few milliseconds:
+    under load, storing each in its own transaction cost as much as a step of the booking."""
+    await asyncio.sleep(STORE_BATCH_S)
+    batch = list(core.answers_to_store)
+    core.answers_to_store.clear()
     try:
         async with core.uow() as uow:
-            await uow.session.execute(_STORE, {"stored_key": key, "answer": answer.model_dump(mode="json")})
+            await uow.session.execute(_STORE, [{"stored_key": key, "answer": answer.model_dump(mode="json")}
+                                               for key, _, answer in batch])
             await uow.commit()
     except SQLAlchemyError as exc:
-        log.warning("idempotency answer not stored", call_id=call_id, error=type(exc).__name__)
+        log.warning("idempotency answers not stored", call_ids=[call_id for _, call_id, _ in batch],
+                    error=type(exc).__name__)
 
 
 async def _claim(core: Core, key: str, call_id: str, name: str, lease: timedelta) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -233,3 +234,21 @@ async def test_alternatives_stay_on_the_wished_day_and_spill_to_the_next_days_wh
     assert around["data"]["available"] is False
     assert [a[:10] for a in around["data"]["alternatives"]] == [free_day.isoformat()] * 3
     assert at(free_day, 11) not in around["data"]["alternatives"]
+
+
+async def test_answers_finished_together_are_all_kept_for_their_retries(retell: RetellClient) -> None:
+    day = future_workday(29, weekday=3)
+    calls = [(f"call_{uuid.uuid4().hex}", phone(), hour) for hour in range(9, 17)]
+
+    async def book(call_id: str, caller: str, hour: int) -> dict:  # type: ignore[type-arg]
+        return await retell.call("book_appointment", {"service": "Herrenschnitt", "date_time": at(day, hour),
+                                                      "customer_name": "Zur Gleichen Zeit"},
+                                 call_id=call_id, phone=caller)
+
+    firsts = await asyncio.gather(*(book(*call) for call in calls))  # answers stored in a batch
+    assert all(first["success"] for first in firsts), firsts
+    retries = await asyncio.gather(*(book(*call) for call in calls))
+    assert retries == firsts
+    ledger = await retell.ledger()
+    for call_id, _, _ in calls:
+        assert len([b for b in ledger if b["metadata"].get("call_id") == call_id]) == 1
