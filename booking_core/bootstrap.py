@@ -59,7 +59,7 @@ def make_lock(settings: Settings) -> SlotLock:
 
 
 def bootstrap(settings: Settings) -> Core:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.db_pool_size)
     sessions = make_sessionmaker(engine)
 
     def uow() -> UnitOfWork:

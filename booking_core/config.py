@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = DEFAULT_DATABASE_URL
+    # Connections one worker keeps open to PostgreSQL/MariaDB; callers beyond it wait up to 2 s.
+    # workers × DB_POOL_SIZE must fit the server's max_connections.
+    db_pool_size: int = Field(default=30, ge=1)
     redis_url: str | None = None
     calcom_base_url: str = "https://api.cal.com"
     calcom_api_key: str | None = None
@@ -59,7 +62,7 @@ class Settings(BaseSettings):
     alternatives_count: int = 3
     # How far ahead callers may book (Cal.com offers slots about a year ahead).
     booking_horizon_days: int = 365
-    # Seconds one /v2/slots answer is shared by concurrent callers (0 = always ask Cal.com).
+    # Seconds a day of Cal.com's free slots is reused (0 = always ask Cal.com).
     slots_cache_s: float = 2.0
     max_body_bytes: int = 256 * 1024
     log_level: str = "INFO"

@@ -15,12 +15,15 @@ from sqlalchemy.ext.asyncio import (
 PING_AFTER_IDLE_S = 1.0
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, pool_size: int = 30) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 15})
         _sqlite_pragmas(engine.sync_engine)
         return engine
-    engine = create_async_engine(url, pool_size=10, max_overflow=20, pool_timeout=2)
+    # No overflow: an overflow connection is closed when it comes back, so a busy minute opened and
+    # closed PostgreSQL connections all the time (a new backend costs milliseconds of CPU on both
+    # sides). The pool opens connections only as concurrency asks for them, and keeps them.
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=2)
     _ping_when_idle(engine.sync_engine)
     return engine
 

@@ -57,3 +57,28 @@ def test_a_connection_killed_while_idle_is_replaced_without_an_error(
             await engine.dispose()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("kind", ["postgres", "mariadb"])
+def test_connections_opened_by_a_burst_are_kept_for_the_next_one(kind: str, request: pytest.FixtureRequest) -> None:
+    """A burst opens what it needs; the next burst reuses those connections instead of opening and
+    closing server connections again (they cost the server a backend each)."""
+    url = request.getfixturevalue(f"{kind}_url")
+    whoami = text("SELECT pg_backend_pid()" if kind == "postgres" else "SELECT CONNECTION_ID()")
+
+    async def scenario() -> None:
+        engine = make_engine(url, pool_size=8)
+        try:
+            async def one() -> int:
+                async with engine.connect() as connection:
+                    backend = int((await connection.execute(whoami)).scalar_one())
+                    await asyncio.sleep(0.05)  # held together: the burst needs 8 connections
+                    return backend
+
+            first = set(await asyncio.gather(*(one() for _ in range(8))))
+            second = set(await asyncio.gather(*(one() for _ in range(8))))
+            assert len(first) == 8 and second == first
+        finally:
+            await engine.dispose()
+
+    asyncio.run(scenario())
