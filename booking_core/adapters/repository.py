@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Table, bindparam, func, insert, or_, selec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking_core.adapters.orm import AppointmentRow, CallEventRow, CallRow, CustomerRow, ServiceRow
-from booking_core.domain.model import TRANSITIONS, AppointmentStatus
+from booking_core.domain.model import TRANSITIONS, AppointmentStatus, Slot, to_utc_naive
 
 HOLDING = (AppointmentStatus.PENDING.value, AppointmentStatus.CONFIRMED.value)
 
@@ -122,17 +122,16 @@ class AppointmentRepository:
     async def by_idempotency_key(self, key: str) -> AppointmentRow | None:
         return await self.session.scalar(_BY_KEY, {"key": key})
 
-    async def is_held(self, resource: str, start: datetime, end: datetime, *, exclude_id: str | None = None) -> bool:
-        """Whether a pending or confirmed appointment holds any part of [start, end) on the resource."""
+    async def is_held(self, slot: Slot, *, exclude_id: str | None = None) -> bool:
+        """Whether a pending or confirmed appointment holds any part of the slot."""
         excluded = (exclude_id,) if exclude_id else ()
         query = _overlapping(HOLDING, len(excluded), False)
-        return await self.session.scalar(query, _resource_window(resource, start, end, excluded)) is not None
+        return await self.session.scalar(query, _slot_window(slot, excluded)) is not None
 
-    async def confirmed_clash(self, resource: str, start: datetime, end: datetime, *,
-                              exclude_ids: tuple[str, ...]) -> str | None:
-        """The id of a confirmed appointment overlapping [start, end), read with a row lock."""
+    async def confirmed_clash(self, slot: Slot, *, exclude_ids: tuple[str, ...]) -> str | None:
+        """The id of a confirmed appointment overlapping the slot, read with a row lock."""
         query = _overlapping((AppointmentStatus.CONFIRMED.value,), len(exclude_ids), True)
-        return await self.session.scalar(query, _resource_window(resource, start, end, exclude_ids))
+        return await self.session.scalar(query, _slot_window(slot, exclude_ids))
 
     async def add_intent(self, **values: Any) -> None:
         await self.session.execute(_ADD_APPOINTMENT, values)
@@ -180,8 +179,8 @@ def _window(start: datetime, end: datetime) -> dict[str, Any]:
     return {"start": start, "end": end, "earliest": start - LONGEST_APPOINTMENT}
 
 
-def _resource_window(resource: str, start: datetime, end: datetime, excluded: tuple[str, ...]) -> dict[str, Any]:
-    params: dict[str, Any] = {"resource": resource, **_window(start, end)}
+def _slot_window(slot: Slot, excluded: tuple[str, ...]) -> dict[str, Any]:
+    params: dict[str, Any] = {"resource": slot.resource, **_window(to_utc_naive(slot.start), to_utc_naive(slot.end))}
     params.update((f"exclude_{i}", appointment_id) for i, appointment_id in enumerate(excluded))
     return params
 

@@ -108,7 +108,7 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
             async with core.uow() as uow:
                 earlier = await uow.appointments.by_idempotency_key(ctx.idempotency_key)
                 held = earlier is None and core.settings.lock_enabled and await uow.appointments.is_held(
-                    slot.resource, to_utc_naive(slot.start), to_utc_naive(slot.end), exclude_id=exclude_id)
+                    slot, exclude_id=exclude_id)
         except SQLAlchemyError as exc:
             log.error("database unavailable", call_id=ctx.call_id, error=type(exc).__name__)
             raise BookingRefused("db_unavailable") from None
@@ -122,8 +122,7 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
         made before), refuse at once instead of queueing behind the holder to find out."""
         try:
             async with core.uow() as uow:
-                held = await uow.appointments.is_held(slot.resource, to_utc_naive(slot.start),
-                                                      to_utc_naive(slot.end), exclude_id=exclude_id)
+                held = await uow.appointments.is_held(slot, exclude_id=exclude_id)
         except SQLAlchemyError:
             return  # keep waiting: the intent's transaction reports the database
         if held:
@@ -200,7 +199,7 @@ async def _write_intent(core: Core, ctx: CallContext, service: Service, slot: Sl
         async with core.uow() as uow:
             # Re-checked in the same transaction: the holder before us may have just confirmed.
             if core.settings.lock_enabled and await uow.appointments.is_held(
-                    slot.resource, start, end, exclude_id=rescheduled_from.id if rescheduled_from else None):
+                    slot, exclude_id=rescheduled_from.id if rescheduled_from else None):
                 return None
             customer_id = await uow.customers.ensure(customer_phone, customer_name)
             await uow.appointments.add_intent(
@@ -351,8 +350,7 @@ async def _confirm_once(core: Core, appointment_id: str, slot: Slot, uid: str,
                 return  # a retried transaction that had in fact committed
             check_transition(row.status, AppointmentStatus.CONFIRMED)  # raises: it is not pending
         excluded = (appointment_id, rescheduled_from.id) if rescheduled_from else (appointment_id,)
-        clash = await uow.appointments.confirmed_clash(slot.resource, to_utc_naive(slot.start),
-                                                       to_utc_naive(slot.end), exclude_ids=excluded)
+        clash = await uow.appointments.confirmed_clash(slot, exclude_ids=excluded)
         if clash is not None:
             raise SlotConflict(clash)
         await uow.commit()

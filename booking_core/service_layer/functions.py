@@ -200,9 +200,9 @@ async def reschedule_appointment(core: Core, ctx: CallContext, args: FunctionArg
             current.confirmed_start = None
             await uow.commit()
     await cancel_in_calcom(core, old.id, old.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s))
-    core.slots.forget(from_utc_naive(old.start_at, core.settings.zone))
-    data = _booked_data(booked) | {"old_start": iso(from_utc_naive(old.start_at, core.settings.zone)),
-                                   "old_appointment_id": old.id}
+    old_start = from_utc_naive(old.start_at, core.settings.zone)
+    core.slots.forget(old_start)
+    data = _booked_data(booked) | {"old_start": iso(old_start), "old_appointment_id": old.id}
     return FunctionAnswer(success=True, message=messages.rescheduled(service.name, booked.start), data=data)
 
 
