@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     compensation_enabled: bool = True
     reconcile_interval_s: float = 60.0
     reconcile_grace_s: float = 30.0
+    # Tags every Cal.com booking this core makes (metadata `callsim_deployment`); the reconciler
+    # touches no other booking, so staging and production (or two salons) can share one account.
+    callsim_deployment_id: str = Field(default="callsim", min_length=1, max_length=64)
+    # Background Cal.com work (reconciler, rechecks of unknown outcomes) has no caller waiting.
+    calcom_background_timeout_s: float = Field(default=5.0, gt=0)
+    # An unknown create outcome is looked up again after these seconds (the last one repeats), and
+    # the slot is released only after two lookups that found nothing, the last one at least
+    # `unknown_settle_after_s` after the create: a slow Cal.com may still commit it.
+    unknown_recheck_s: list[float] = Field(default_factory=lambda: [3.0, 12.0, 60.0])
+    unknown_settle_after_s: float = Field(default=120.0, ge=0)
     services_sync_on_start: bool = False
     alternatives_count: int = 3
     # How far ahead callers may book (Cal.com offers slots about a year ahead).

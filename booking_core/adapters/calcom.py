@@ -7,6 +7,8 @@ timeout), so each request also runs under one asyncio deadline.
 from __future__ import annotations
 
 import asyncio
+import copy
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -94,6 +96,15 @@ def pooled_transport() -> httpx.AsyncBaseTransport:
     each request (quadratic in the pool size), which cost the core half its CPU at 50 callers."""
     # Idle connections go before a server's usual 5 s keep-alive closes them under a request.
     return AiohttpTransport(limits=httpx.Limits(max_connections=100, keepalive_expiry=4.0))
+
+
+@dataclass(frozen=True)
+class BookingPage:
+    """One page of a listing, or the error that kept it from being read (`bookings` is then empty)."""
+
+    skip: int
+    bookings: list[CalcomBooking]
+    error: str | None = None
 
 
 class CalcomClient:
@@ -237,3 +248,61 @@ class CalcomClient:
             # Cancelling a booking that is already cancelled is success for a compensation.
             if "already" not in exc.message.lower() and "cancel" not in exc.message.lower():
                 raise
+
+    def patient(self, timeout_s: float) -> CalcomClient:
+        """The same connection pool with a higher ceiling, for background work no caller waits on
+        (the reconciler, rechecks of unknown outcomes): every request is capped at the client's
+        timeout, which the voice path keeps at 1.5 s."""
+        sibling = copy.copy(self)
+        sibling.timeout_s = timeout_s
+        return sibling
+
+    async def booking_pages(self, *, status: str, page_size: int = 100, attempts: int = 2,
+                            max_pages: int = 10_000, give_up_after: int = 3,
+                            timeout_s: float | None = None) -> AsyncIterator[BookingPage]:
+        """Every page of the listing with a status filter; a page that keeps failing is yielded as
+        an error and the walk goes on, so one bad page does not hide the rest. Stops after
+        `give_up_after` failed pages in a row (Cal.com is down) and says so in the last page."""
+        failed_in_a_row = 0
+        for page in range(max_pages):
+            skip = page * page_size
+            params = {"status": status, "take": page_size, "skip": skip}
+            error = ""
+            for _ in range(attempts):
+                try:
+                    body = await self._request("GET", "/v2/bookings", BOOKINGS_VERSION, timeout_s,
+                                               params=params)
+                    data = body["data"]
+                    if not isinstance(data, list):
+                        raise CalcomOutcomeUnknown("bookings: data is not a list")
+                    bookings = [CalcomBooking.from_api(item) for item in data]
+                    break
+                except CalcomError as exc:
+                    error = str(exc) or type(exc).__name__
+            else:
+                failed_in_a_row += 1
+                if failed_in_a_row >= give_up_after:
+                    yield BookingPage(skip, [], f"page at skip={skip}: {error}; gave up after "
+                                                f"{failed_in_a_row} failed pages in a row")
+                    return
+                yield BookingPage(skip, [], f"page at skip={skip}: {error}")
+                continue
+            failed_in_a_row = 0
+            yield BookingPage(skip, bookings)
+            if not (body.get("pagination") or {}).get("hasNextPage") or not data:
+                return
+        yield BookingPage(max_pages * page_size, [], f"listing truncated after {max_pages} pages")
+
+    async def reschedule_booking(self, uid: str, start: datetime, reason: str,
+                                 timeout_s: float | None = None) -> CalcomBooking:
+        """Cal.com moves a booking in one step: the new booking (new uid, `rescheduledFromUid`, the
+        old one's metadata copied) is created, and the old one cancelled, ignoring the old booking
+        in the availability check. Body per cal.com
+        packages/platform/types/bookings/2024-08-13/inputs/reschedule-booking.input.ts
+        (start, reschedulingReason); metadata copied in
+        apps/api/v2/src/ee/bookings/2024-08-13/services/input.service.ts
+        (transformInputRescheduleBooking)."""
+        body = await self._request(
+            "POST", f"/v2/bookings/{uid}/reschedule", BOOKINGS_VERSION, timeout_s,
+            json={"start": start.isoformat().replace("+00:00", "Z"), "reschedulingReason": reason})
+        return CalcomBooking.from_api(body["data"])

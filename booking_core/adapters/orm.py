@@ -71,6 +71,10 @@ class AppointmentRow(Base):
     call_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     customer_phone: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     rescheduled_from_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # When an unknown Cal.com outcome is looked up next, and how many lookups found nothing.
+    recheck_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    absent_checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    closed_by_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now())
 
@@ -112,6 +116,16 @@ class FunctionCallRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
 
 
+class LeaseRow(Base):
+    """A named lease across workers and hosts (one reconciler at a time; a serving core's heartbeat)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
 __all__ = [
     "AppointmentRow",
     "Base",
@@ -119,5 +133,6 @@ __all__ = [
     "CallRow",
     "CustomerRow",
     "FunctionCallRow",
+    "LeaseRow",
     "ServiceRow",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
@@ -156,11 +156,32 @@ class AppointmentRepository:
         ))
 
     async def needing_reconcile(self, stale_before: datetime) -> list[AppointmentRow]:
+        """Rows flagged out of sync, and pending rows no SAGA touched since `stale_before`."""
         return list(await self.session.scalars(select(AppointmentRow).where(
             or_(
                 AppointmentRow.sync_status != "in_sync",
                 (AppointmentRow.status == AppointmentStatus.PENDING.value) & (AppointmentRow.updated_at < stale_before),
             ))))
+
+    async def compare_and_set(self, appointment_id: str, expected: Mapping[str, Any], **values: Any) -> bool:
+        """Write `values` only if the row still holds `expected` (what the writer read); False if
+        someone changed it meanwhile. Does not commit."""
+        conditions = [_A[name].is_(None) if value is None else _A[name] == value for name, value in expected.items()]
+        result = await self.session.execute(
+            update(_APPOINTMENTS).where(_A.id == appointment_id, *conditions).values(**values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def confirmed_by_uids(self, uids: list[str]) -> dict[str, AppointmentRow]:
+        """The confirmed rows holding these Cal.com uids, by uid."""
+        if not uids:
+            return {}
+        rows = await self.session.scalars(select(AppointmentRow).where(
+            AppointmentRow.calcom_uid.in_(uids), AppointmentRow.status == AppointmentStatus.CONFIRMED.value))
+        return {row.calcom_uid: row for row in rows if row.calcom_uid}
+
+    async def closed_by(self, key: str) -> AppointmentRow | None:
+        """The appointment a call with this idempotency key cancelled or moved away from."""
+        return await self.session.scalar(select(AppointmentRow).where(AppointmentRow.closed_by_key == key))
 
     async def by_ids(self, ids: list[str]) -> dict[str, AppointmentRow]:
         if not ids:

@@ -19,13 +19,14 @@ from booking_core.entrypoints.timing import ServerTimingMiddleware
 from booking_core.observability import configure_logging, log
 from booking_core.service_layer.reconcile import reconcile
 from booking_core.service_layer.services_admin import sync_from_calcom
+from booking_core.service_layer.serving import announce_serving
 
 
 async def _reconcile_forever(core: Core) -> None:
     while True:
         await asyncio.sleep(core.settings.reconcile_interval_s)
         try:
-            report = await reconcile(core)
+            report = await reconcile(core, wait_s=0)  # another worker's pass: skip this turn
             if report.actions:
                 log.info("reconcile pass", **report.as_dict())
         except Exception:
@@ -52,9 +53,13 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
         gc.freeze()
         reconciler = (asyncio.create_task(_reconcile_forever(active))
                       if settings.reconcile_interval_s > 0 else None)
+        heartbeat = asyncio.create_task(announce_serving(active))
         try:
             yield
         finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
             if reconciler:
                 reconciler.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
