@@ -179,6 +179,12 @@ class AppointmentRepository:
             AppointmentRow.calcom_uid.in_(uids), AppointmentRow.status == AppointmentStatus.CONFIRMED.value))
         return {row.calcom_uid: row for row in rows if row.calcom_uid}
 
+    async def pending_moves_from(self, appointment_id: str) -> list[AppointmentRow]:
+        """Recorded moves away from this appointment that are not finished."""
+        return list(await self.session.scalars(select(AppointmentRow).where(
+            AppointmentRow.rescheduled_from_id == appointment_id,
+            AppointmentRow.status == AppointmentStatus.PENDING.value)))
+
     async def closed_by(self, key: str) -> AppointmentRow | None:
         """The appointment a call with this idempotency key cancelled or moved away from."""
         return await self.session.scalar(select(AppointmentRow).where(AppointmentRow.closed_by_key == key))

@@ -178,7 +178,10 @@ async def _settle_booking(core: Core, booking: CalcomBooking, row: AppointmentRo
         return
     moved_from = booking.raw.get("rescheduledFromUid")
     if isinstance(moved_from, str) and moved_from in holders:
-        await _adopt_move(core, holders[moved_from], booking, report)
+        async with core.uow() as uow:
+            planned = await uow.appointments.pending_moves_from(holders[moved_from].id)
+        if not planned:  # a recorded move of ours is finished (or undone) with its own row below
+            await _adopt_move(core, holders[moved_from], booking, report)
         return
     if row is None:
         report.unknown_bookings.append(booking.uid)
@@ -224,6 +227,8 @@ async def _settle_row(core: Core, row: AppointmentRow, listed: CalcomBooking | N
             report.settled_failed.append(row.id)
         elif outcome == AppointmentStatus.COMPENSATED.value and row.calcom_uid:
             report.cancelled_orphans.append(row.calcom_uid)
+        elif outcome == CONFIRMED:  # a recorded move, finished
+            report.adopted.append(row.id)
         return
     if row.sync_status != "in_sync" and complete and listed is None and not _uid_listed(row, report):
         # cancel_failed / compensation_failed: a complete listing shows no active booking left.

@@ -20,6 +20,7 @@ from booking_core.adapters.orm import AppointmentRow
 from booking_core.bootstrap import Core
 from booking_core.domain.model import AppointmentStatus
 from booking_core.observability import COMPENSATION, ORPHANED, RECONCILE_ACTIONS, log
+from booking_core.service_layer import moves
 
 PENDING = AppointmentStatus.PENDING.value
 UNKNOWN = "unknown"
@@ -81,6 +82,8 @@ async def recheck(core: Core, appointment_id: str, *, listed: CalcomBooking | No
         service = await uow.services.get(row.service_id) if row is not None else None
     if row is None or row.status != PENDING:
         return row.status if row is not None else "missing"
+    if row.rescheduled_from_id:
+        return await _recheck_move(core, row, rule)
     found = listed
     if found is None and not listing_complete:
         try:
@@ -91,6 +94,52 @@ async def recheck(core: Core, appointment_id: str, *, listed: CalcomBooking | No
             return UNKNOWN
     if found is not None and found.active:
         return await claim_and_cancel(core, row, found.uid, "Abgleich: Buchung wurde nicht bestätigt")
+    return await _absent(core, row, rule)
+
+
+async def _recheck_move(core: Core, row: AppointmentRow, rule: SettleRule) -> str:
+    """A recorded move: did Cal.com move the old booking? If so, a caller who heard "nicht
+    bestätigt" gets the old time back; otherwise (the answer was "verschoben", or the worker died
+    before answering) the plan is finished."""
+    async with core.uow() as uow:
+        old = await uow.appointments.get(row.rescheduled_from_id or "")
+    if old is None:
+        return await _absent(core, row, rule)
+    try:
+        found = await moves.find_move(core.calcom.patient(core.settings.calcom_background_timeout_s),
+                                      old.id, old.calcom_uid, row.start_at.replace(tzinfo=UTC),
+                                      row.end_at.replace(tzinfo=UTC))
+    except CalcomError as exc:
+        log.warning("lookup of unknown move failed", appointment_id=row.id, error=str(exc))
+        await _look_again(core, row, absent=False)
+        return UNKNOWN
+    if found is None:
+        return await _absent(core, row, rule)
+    if row.sync_status == UNKNOWN:
+        async with core.uow() as uow:
+            claimed = await uow.appointments.compare_and_set(
+                row.id, _as_read(row), status=AppointmentStatus.COMPENSATED.value, sync_status="in_sync",
+                recheck_at=None, calcom_uid=found.uid)
+            await uow.commit()
+        if not claimed:
+            return UNKNOWN
+        await moves.move_back(core, old.id, old.calcom_uid, found.uid)
+        return AppointmentStatus.COMPENSATED.value
+    try:
+        await moves.finish_move(core, row.id, found.uid)
+    except (moves.MoveConflict, moves.MoveLost) as exc:
+        log.error("recorded move cannot be finished", appointment_id=row.id, error=str(exc))
+        async with core.uow() as uow:
+            await uow.appointments.compare_and_set(row.id, _as_read(row), status=AppointmentStatus.FAILED.value,
+                                                   sync_status="in_sync", recheck_at=None)
+            await uow.commit()
+        await moves.move_back(core, old.id, old.calcom_uid, found.uid)
+        return AppointmentStatus.FAILED.value
+    return AppointmentStatus.CONFIRMED.value
+
+
+async def _absent(core: Core, row: AppointmentRow, rule: SettleRule) -> str:
+    """One more successful lookup found nothing: release the slot once that is enough evidence."""
     checks = row.absent_checks + 1
     if checks >= rule.absent_checks and row.created_at <= utcnow() - rule.after:
         async with core.uow() as uow:
