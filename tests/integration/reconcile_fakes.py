@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -38,6 +39,7 @@ class FakeCalcom:
         self.failing_pages = failing_pages or set()
         self.delay_s = delay_s
         self.cancelled: list[str] = []
+        self.rescheduled: list[tuple[str, str]] = []  # (uid, new start)
         self.listing_params: list[dict[str, str]] = []
         self.listing_now = 0
         self.listing_most = 0
@@ -50,6 +52,12 @@ class FakeCalcom:
                 await self.on_cancel(uid)
             self.cancelled.append(uid)
             return httpx.Response(200, json={"status": "success", "data": {}})
+        if request.url.path.endswith("/reschedule"):
+            uid, start = request.url.path.split("/")[-2], json.loads(request.content)["start"]
+            self.rescheduled.append((uid, start))
+            moved = {"uid": f"{uid}-moved-back", "status": "accepted", "start": start, "end": start,
+                     "metadata": {}, "rescheduledFromUid": uid}
+            return httpx.Response(201, json={"status": "success", "data": moved})
         self.listing_now += 1
         self.listing_most = max(self.listing_most, self.listing_now)
         try:
@@ -74,7 +82,7 @@ def core_with(database_url: str, calcom: FakeCalcom, **settings: Any) -> Core:
 
 async def add_row(core: Core, status: str, uid: str | None, *, sync_status: str = "in_sync",
                   updated_at: datetime = datetime(2020, 1, 1), created_at: datetime = datetime(2020, 1, 1),
-                  start: datetime = START, recheck_at: datetime | None = None) -> str:
+                  start: datetime = START, recheck_at: datetime | None = None, **columns: Any) -> str:
     appointment_id = str(uuid.uuid4())
     async with core.uow() as uow:
         service = await uow.services.by_name("Damenschnitt")
@@ -87,7 +95,7 @@ async def add_row(core: Core, status: str, uid: str | None, *, sync_status: str 
             id=appointment_id, service_id=service.id, resource="host:101", start_at=start,
             end_at=start + timedelta(hours=1), status=status, sync_status=sync_status, calcom_uid=uid,
             confirmed_start=start if status == "confirmed" else None, idempotency_key=uuid.uuid4().hex,
-            updated_at=updated_at, created_at=created_at, recheck_at=recheck_at))
+            updated_at=updated_at, created_at=created_at, recheck_at=recheck_at, **columns))
         await uow.commit()
     return appointment_id
 
