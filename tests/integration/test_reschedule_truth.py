@@ -7,17 +7,20 @@ reschedule endpoint and before cancel/reschedule retries looked up what their fi
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import text, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from booking_core.adapters.orm import FunctionCallRow
 from harness.stack import StackOptions, Target
+from tests.support.commands import callsim, check
 from tests.support.stack import RetellClient, at, future_workday, running_stack
 
 
@@ -73,7 +76,7 @@ async def _lose_the_answer(target: Target, call_id: str) -> None:
 
 
 async def test_moving_half_an_hour_later_works(retell: RetellClient) -> None:
-    caller, day = phone(), future_workday(9)
+    caller, day = phone(), future_workday(9, weekday=1)
     booked = await retell.call("book_appointment", {"service": "Damenschnitt", "date_time": at(day, 10),
                                                     "customer_name": "Rita Sommer"}, phone=caller)
     assert booked["success"], booked
@@ -89,7 +92,7 @@ async def test_moving_half_an_hour_later_works(retell: RetellClient) -> None:
 
 async def test_a_retried_reschedule_after_a_takeover_answers_what_happened(retell: RetellClient,
                                                                           target: Target) -> None:
-    caller, day, call_id = phone(), future_workday(10), f"call_{uuid.uuid4().hex}"
+    caller, day, call_id = phone(), future_workday(9, weekday=2), f"call_{uuid.uuid4().hex}"
     assert (await retell.call("book_appointment", {"service": "Herrenschnitt", "date_time": at(day, 9),
                                                    "customer_name": "Udo Lang"}, phone=caller))["success"]
     args = {"old_date_time": at(day, 9), "new_date_time": at(day, 15)}
@@ -104,7 +107,7 @@ async def test_a_retried_reschedule_after_a_takeover_answers_what_happened(retel
 
 
 async def test_a_retried_cancel_after_a_takeover_answers_what_happened(retell: RetellClient, target: Target) -> None:
-    caller, day, call_id = phone(), future_workday(11), f"call_{uuid.uuid4().hex}"
+    caller, day, call_id = phone(), future_workday(9, weekday=3), f"call_{uuid.uuid4().hex}"
     assert (await retell.call("book_appointment", {"service": "Herrenschnitt", "date_time": at(day, 11),
                                                    "customer_name": "Ida Kern"}, phone=caller))["success"]
     first = await retell.call("cancel_appointment", {"date_time": at(day, 11)}, call_id=call_id, phone=caller)
@@ -118,7 +121,7 @@ async def test_a_retried_cancel_after_a_takeover_answers_what_happened(retell: R
 
 async def test_a_reschedule_whose_database_step_fails_is_told_the_truth(retell: RetellClient,
                                                                         target: Target) -> None:
-    caller, day = phone(), future_workday(12)
+    caller, day = phone(), future_workday(9, weekday=4)
     assert (await retell.call("book_appointment", {"service": "Herrenschnitt", "date_time": at(day, 10),
                                                    "customer_name": "Olga Brandt"}, phone=caller))["success"]
     moved = await retell.call("reschedule_appointment", {"old_date_time": at(day, 10),
@@ -134,3 +137,34 @@ async def test_a_reschedule_whose_database_step_fails_is_told_the_truth(retell: 
     assert [status for status, _ in rows] == ["rescheduled", "confirmed"], rows
     active = await _active(retell, caller)
     assert len(active) == 1 and active[0]["uid"] == moved["data"]["calcom_uid"]
+
+
+async def test_the_operator_reconcile_warns_while_serving_and_keeps_rowless_bookings(
+        retell: RetellClient, target: Target) -> None:
+    """`callsim reconcile --grace-s 0` while the core serves warns; a booking of ours without a row
+    is reported by `callsim reconcile` and `callsim check`, and cancelled only on request."""
+    caller, day = phone(), future_workday(16, weekday=1)
+    booked = await retell.call("book_appointment", {"service": "Herrenschnitt", "date_time": at(day, 12),
+                                                    "customer_name": "Pia Roth"}, phone=caller)
+    assert booked["success"], booked
+    event_type = next(b["eventTypeId"] for b in await _active(retell, caller))
+    async with httpx.AsyncClient(base_url=target.calcom_url, headers={
+            "Authorization": f"Bearer {target.calcom_api_key}", "cal-api-version": "2024-08-13"}) as calcom:
+        created = await calcom.post("/v2/bookings", json={
+            "start": at(day, 17), "eventTypeId": event_type,
+            "attendee": {"name": "Aus der Sicherung", "email": "x@example.org", "timeZone": "Europe/Berlin"},
+            "metadata": {"appointment_id": str(uuid.uuid4()), "callsim_deployment": "callsim"}})
+    assert created.status_code == 201, created.text
+    rowless = created.json()["data"]["uid"]
+
+    done = callsim("reconcile", "--database-url", str(target.database_url), "--calcom-url", target.calcom_url,
+                   "--api-key", target.calcom_api_key, "--grace-s", "0")
+    assert done.returncode == 0, done.stderr
+    assert "warning: --grace-s 0" in done.stderr and "serve" in done.stderr
+    assert json.loads(done.stdout)["unknown_bookings"] == [rowless]
+    code, report = check(target)
+    assert code == 1 and [o["uid"] for o in report["orphans"]] == [rowless]
+    done = callsim("reconcile", "--database-url", str(target.database_url), "--calcom-url", target.calcom_url,
+                   "--api-key", target.calcom_api_key, "--grace-s", "0", "--cancel-unknown")
+    assert done.returncode == 0 and json.loads(done.stdout)["cancelled_orphans"] == [rowless], done.stdout
+    assert check(target)[0] == 0
