@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from mock_calcom.availability import Availability
 from mock_calcom.catalog import Catalog, load_catalog
+from mock_calcom.faults.outage import ListenerControl
 from mock_calcom.faults.profiles import load_profile
 from mock_calcom.faults.rules import FaultBook
 from mock_calcom.journal import RequestJournal
@@ -23,6 +24,7 @@ class MockState:
         self.config: MockConfig = settings.initial_config()
         self.faults = FaultBook()
         self.journal = RequestJournal(settings.journal_limit)
+        self.listeners = ListenerControl()
         if settings.faults is not None:
             profile = load_profile(settings.faults)
             self.config = self.config.model_copy(update=profile.config)
