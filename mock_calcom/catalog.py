@@ -77,10 +77,21 @@ class EventType(BaseModel):
         return self
 
 
+class Team(BaseModel):
+    """The salon as a Cal.com team: its event types are team event types, one stylist hosting each."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    slug: str
+    name: str
+
+
 class Catalog(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
+    team: Team | None = None
     time_zone: str = "Europe/Berlin"
     currency: str = "eur"
     slot_interval_minutes: int = Field(default=15, gt=0)

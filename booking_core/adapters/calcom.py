@@ -164,9 +164,12 @@ def _instant(value: str) -> datetime | None:
 
 class CalcomClient:
     def __init__(self, base_url: str, api_key: str | None, timeout_s: float = 1.5,
-                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+                 transport: httpx.AsyncBaseTransport | None = None, team_id: int | None = None) -> None:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self.timeout_s = timeout_s
+        # A salon set up as a Cal.com team: its services are team event types, which
+        # GET /v2/event-types (the key owner's own event types) does not list.
+        self.team_id = team_id
         # Event type id -> its possible lengths, learnt from the event type list.
         self._length_options: dict[int, tuple[int, ...]] = {}
         self._http = httpx.AsyncClient(
@@ -223,7 +226,8 @@ class CalcomClient:
         return body
 
     async def event_types(self, timeout_s: float | None = None) -> list[dict[str, Any]]:
-        body = await self._request("GET", "/v2/event-types", EVENT_TYPES_VERSION, timeout_s)
+        path = f"/v2/teams/{self.team_id}/event-types" if self.team_id is not None else "/v2/event-types"
+        body = await self._request("GET", path, EVENT_TYPES_VERSION, timeout_s)
         data = body["data"]
         if isinstance(data, dict):  # some versions wrap the list
             data = data.get("eventTypes") or data.get("eventTypeGroups") or []
