@@ -7,7 +7,7 @@ PROFILE ?= smoke
 LOAD_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install demo test lint bench bench-matching load soak clean
+.PHONY: install demo test lint bench bench-matching load soak conformance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ bench-matching: $(STAMP)
 
 load: $(STAMP)
 	$(BIN)/python -m load.run $(PROFILE) $(LOAD_ARGS)
+
+# Cal.com's rules against mock_calcom, and against a real Cal.com account when CALCOM_CONFORMANCE_URL,
+# CALCOM_CONFORMANCE_API_KEY and CALCOM_CONFORMANCE_EVENT_TYPE_ID are set (skips say what is missing).
+conformance: $(STAMP)
+	$(BIN)/pytest -q -rs -p no:cacheprovider tests/mock_calcom/conformance
 
 soak: $(STAMP)
 	CALLSIM_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider -m soak tests/reliability

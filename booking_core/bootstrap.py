@@ -65,7 +65,8 @@ def bootstrap(settings: Settings) -> Core:
     def uow() -> UnitOfWork:
         return UnitOfWork(sessions)
 
-    calcom = CalcomClient(settings.calcom_base_url, settings.calcom_api_key, settings.calcom_timeout_s)
+    calcom = CalcomClient(settings.calcom_base_url, settings.calcom_api_key, settings.calcom_timeout_s,
+                          team_id=settings.calcom_team_id)
     return Core(
         settings=settings,
         engine=engine,

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     calcom_base_url: str = "https://api.cal.com"
     calcom_api_key: str | None = None
+    # The Cal.com team whose event types are the salon's services (README, "A real Cal.com account").
+    calcom_team_id: int | None = None
     calcom_timeout_s: float = 1.5
     # Total time one function call may spend talking to Cal.com (create + lookup), so a hanging
     # Cal.com still leaves the caller an answer inside the voice latency budget.

@@ -38,6 +38,7 @@ def make_caller(template: Caller, scenario_seed: int, index: int) -> CallerIdent
         first, _, last = name.partition(" ")
     else:
         name = f"{first} {last}"
-    # German mobile numbers in E.164, as Retell reports from_number.
-    phone = template.phone if template.phone and index == 0 else fake.numerify("+4915#########")
+    # German mobile numbers in E.164, as Retell reports from_number; 0151 numbers are all valid for
+    # libphonenumber, which Cal.com checks attendee phone numbers with.
+    phone = template.phone if template.phone and index == 0 else fake.numerify("+49151########")
     return CallerIdentity(name=name, first_name=first, last_name=last or first, phone=phone)

@@ -34,8 +34,9 @@ class FakeCalcom:
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/cancel"):
-            self.cancelled.append(request.url.path.split("/")[-2])
-            return httpx.Response(200, json={"status": "success", "data": {}})
+            uid = request.url.path.split("/")[-2]
+            self.cancelled.append(uid)
+            return httpx.Response(200, json={"status": "success", "data": {"uid": uid, "status": "cancelled"}})
         page = int(request.url.params.get("skip", 0)) // int(request.url.params.get("take", 100))
         data = self.pages[page] if page < len(self.pages) else []
         return httpx.Response(200, json={"status": "success", "data": data,
