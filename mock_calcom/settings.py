@@ -40,6 +40,8 @@ class MockSettings(BaseSettings):
     catalog: Path | None = None
     faults: Path | None = None
     journal_limit: int = 100_000
+    # German state whose public holidays the salon's schedule closes (the core's SALON_HOLIDAYS_SUBDIV).
+    holidays_subdiv: str | None = None
 
     def initial_config(self) -> MockConfig:
         return MockConfig(
