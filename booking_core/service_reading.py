@@ -41,6 +41,11 @@ _GENERIC = frozenset(fold(w) for w in GENERIC_ACTIONS)
 _SELF_INTRO = frozenset({"bin", "heisse", "heis", "spricht", "namens"})
 # "weiß ich noch nicht", "bin mir nicht sicher": undecided, not a refusal
 _UNSURE = frozenset({"weiss", "weis", "sicher", "entschieden", "klar", "wusste"})
+# words after which the wish before is taken back ("nein" and "sondern" are read as negations)
+_CORRECTING = frozenset({"doch", "lieber", "eigentlich", "meinte", "korrektur",
+                         "stattdessen", "vielmehr", "besser"})
+_ADDING = frozenset({"auch", "noch", "zusatzlich", "dazu", "ausserdem"})
+_INSTEAD = frozenset({"statt", "anstatt", "anstelle"})
 _WEAK_COMPOUND = 0.75  # known head behind an unknown modifier: "Glatzenrasur", "Rückenmassage"
 _MAX_CACHE = 20_000
 
@@ -238,6 +243,8 @@ class _Word:
     negated: bool = False
     not_only: bool = False  # "nicht nur …" adds rather than negates
     open_choice: bool = False  # "mit oder ohne …" leaves it open
+    withdrawn: bool = False  # said, then corrected: "Tönung, nein, doch Färben"
+    corrects: bool = False  # the first word after "lieber"/"stattdessen" (clause breaks)
 
 
 def read_utterance(text: str, vocabulary: Vocabulary) -> Utterance:
@@ -248,11 +255,12 @@ def read_utterance(text: str, vocabulary: Vocabulary) -> Utterance:
     _rejoin_split_words(words, vocabulary)
     _mark_people(words, vocabulary)
     _mark_negations(words)
+    _mark_corrections(words)
     cancellation = any(key(w.spoken).startswith(_CANCEL) for w in words)
     evidence = tuple(
         Evidence(r.concept, r.conf, r.strong, r.fuzzy, r.stem, w.text, (i, r.piece), w.negated,
                  w.clause)
-        for i, w in enumerate(words) if not w.person
+        for i, w in enumerate(words) if not w.person and not w.withdrawn
         for r in w.readings
     )
     said_in = {e.clause for e in evidence if not e.negated}
@@ -285,6 +293,7 @@ def _tokenize(text: str) -> tuple[list[_Word], list[tuple[int, int, bool]]]:
     choices: list[tuple[int, int, bool]] = []
     clause = 0
     previous = ""
+    correcting = False
     spoken_text = unicodedata.normalize("NFKC", text).casefold()
     for spoken in _TOKEN.findall(spoken_text.replace("-", " ").replace("'", "")):
         token = fold(spoken)
@@ -294,8 +303,10 @@ def _tokenize(text: str) -> tuple[list[_Word], list[tuple[int, int, bool]]]:
             if token == "oder":
                 choices.append((clause, clause + 1, previous == "mit"))
             clause += 1
+            correcting = correcting or token in _CORRECTING
         else:
-            words.append(_Word(token, spoken, clause))
+            words.append(_Word(token, spoken, clause, corrects=correcting))
+            correcting = False
             if token == "ohne" and choices and choices[-1][2] and previous == "oder":
                 words[-1].open_choice = True
         previous = token
@@ -360,6 +371,39 @@ def _names_one_stem(w: _Word, vocabulary: Vocabulary) -> bool:
     """An ordinary salon word ("Frau Bart" is odd, "Herr Bartels" is a person)."""
     pieces = vocabulary.split(key(w.spoken))
     return pieces is not None and len(pieces) == 1 and not any(r.fuzzy for r in w.readings)
+
+
+def _mark_corrections(words: list[_Word]) -> None:
+    """The last stated wish wins: "Tönung, nein, doch Färben", "lieber Färben", "ich meinte
+    Färben" withdraw what was wished before; "Tönung statt Färben" / "statt Färben eine Tönung"
+    withdraw the words after "statt"; "Föhnen …, aber ohne Föhnen" withdraws the earlier wish of
+    what is refused later."""
+    def wish(w: _Word) -> bool:
+        return any(r.strong for r in w.readings) and not w.negated and not w.withdrawn
+
+    for i, w in enumerate(words):
+        if w.text in _INSTEAD:
+            j = i + 1
+            while j < len(words) and not words[j].readings and words[j].text in _FUNCTION:
+                j += 1
+            while j < len(words) and words[j].readings:
+                words[j].withdrawn = True
+                j += 1
+        elif (w.text in _CORRECTING or w.corrects) and any(wish(x) for x in words[i + 1:]) and \
+                not (i + 1 < len(words) and words[i + 1].text in _ADDING):
+            for x in words[:i]:
+                x.withdrawn = x.withdrawn or wish(x)
+    for i, w in enumerate(words):
+        if not w.negated or not w.readings:
+            continue
+        refused = {r.concept for r in w.readings if r.strong}
+        phrase = [x for x in words if x.negated and x.clause == w.clause and x.readings]
+        if len({r.concept for x in phrase for r in x.readings if r.strong}) != 1:
+            continue  # "nicht Wimpern färben": the pair is refused, not each word of it
+        for x in words[:i]:
+            if not x.negated and refused & {r.concept for r in x.readings if r.strong} and \
+                    x.clause != w.clause:
+                x.withdrawn = True
 
 
 def _mark_negations(words: list[_Word]) -> None:
