@@ -48,6 +48,9 @@ _ADDING = frozenset({"auch", "noch", "zusatzlich", "dazu", "ausserdem"})
 _INSTEAD = frozenset({"statt", "anstatt", "anstelle"})
 _WEAK_COMPOUND = 0.75  # known head behind an unknown modifier: "Glatzenrasur", "Rückenmassage"
 _MAX_CACHE = 20_000
+# Reading a word costs about the square of its length (every cut of a compound is tried), so
+# longer words are not read: a sentence's cost stays linear in its length.
+MAX_WORD_LETTERS = 40
 
 
 @dataclass(frozen=True)
@@ -277,6 +280,8 @@ def read_utterance(text: str, vocabulary: Vocabulary) -> Utterance:
 
 def _read_spoken(spoken: str, vocabulary: Vocabulary) -> tuple[Reading, ...]:
     """"ae" is mostly a typed "ä" ("faerben"), sometimes a slip ("Daenschnitt"): try both."""
+    if len(spoken) > MAX_WORD_LETTERS:
+        return ()  # no salon word is this long; cutting it up costs the square of its length
     readings = vocabulary.read_word(key(spoken), fold(spoken))
     literal = key(spoken, typed_umlauts=False)
     if literal != key(spoken):
