@@ -116,8 +116,8 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time,
             result = said(read((half_of - 1) % 12 or 12, 30)) or result
             i += 2
             continue
-        if w in {"viertel", "dreiviertel"} or (w == "drei" and nxt == "viertel"):
-            if w == "drei":
+        if w in {"viertel", "dreiviertel"} or (w in {"drei", "3"} and nxt == "viertel"):
+            if w in {"drei", "3"}:
                 i += 1
                 w = "dreiviertel"
             after = words[i + 1] if i + 1 < n else ""

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from booking_core.german_holidays import HOLIDAY_WORDS, VAGUE_DAYS, read_named_day
+from booking_core.german_holidays import HOLIDAY_WORDS, VAGUE_DAYS, named_in, read_named_day
 from booking_core.german_numbers import cardinal, ordinal
 
 MONTHS = {
@@ -24,8 +24,9 @@ _WEEKDAYS = {"montag": 0, "dienstag": 1, "mittwoch": 2, "donnerstag": 3, "freita
              "samstag": 5, "sonnabend": 5, "sonntag": 6}
 WEEKDAY_WORD = re.compile(r"^(" + "|".join(_WEEKDAYS) + r")s?(morgen|fruh|vormittag|mittag|"
                            r"nachmittag|abend)?s?$")
-_NEXT = {"nachsten", "nachste", "nachster", "kommenden", "kommende", "kommender"}
-_AFTER_NEXT = {"ubernachsten", "ubernachste", "ubernachster"}
+_NEXT = {"nachsten", "nachste", "nachster", "nachstes", "kommenden", "kommende", "kommender",
+         "kommendes"}
+_AFTER_NEXT = {"ubernachsten", "ubernachste", "ubernachster", "ubernachstes"}
 _THIS = {"diesen", "diese", "dieser", "dieses"}
 
 def from_now(words: list[str], now: datetime) -> tuple[datetime, list[int]] | None:
@@ -87,6 +88,12 @@ def read_day(words: list[str], today: date, today_said: bool) -> DayReading:
         named = read_named_day(words, i, today) if before not in _AROUND | GREETINGS else None
         if named is not None:
             day, length, name = named
+            year = words[i + length] if i + length < n else ""
+            if year.isdigit() and len(year) == 4:  # "Heiligabend 2027"
+                day = named_in(name, int(year))
+                length += 1
+                if day < today:
+                    found.problem = found.problem or ("in_past", f"{name} {year}")
             claim(day, name, *range(i, i + length))
             found.holiday = name
             i += length
@@ -151,24 +158,30 @@ def read_day(words: list[str], today: date, today_said: bool) -> DayReading:
                     weekdays.append((day, w))
             else:
                 claim(day, w, *took)
-        elif w == "woche" and before in _NEXT | _AFTER_NEXT | _THIS and not has_weekday:
-            weeks = 2 if before in _AFTER_NEXT else 0 if before in _THIS else 1
+        elif w == "woche" and not has_weekday and (before in _NEXT | _AFTER_NEXT | _THIS or (
+                before == "der" and i >= 2 and words[i - 2] in _WEEK_PARTS)):
+            weeks = 2 if before in _AFTER_NEXT else 1 if before in _NEXT else 0
             monday = today - timedelta(today.weekday()) + timedelta(7 * weeks)
-            part = words[i - 2] if i >= 2 else ""
-            if part == "der" and i >= 3:  # "Ende der nächsten Woche"
-                part = words[i - 3]
+            lead = i if before == "der" else i - 1  # where "nächste Woche" begins
+            if lead >= 1 and words[lead - 1] == "der":  # "Ende der (nächsten) Woche"
+                lead -= 1
+            part = words[lead - 1] if lead >= 1 else ""
             if part in _WEEK_PARTS:
                 first, last = _WEEK_PARTS[part]
                 span = (monday + timedelta(first), monday + timedelta(last))
                 if span[1] < today:
                     span = (span[0] + timedelta(7), span[1] + timedelta(7))
                 span = (max(span[0], today), span[1])
-                claim(span[0], f"{part} {before} {w}", *range(i - 3 if words[i - 2] == "der" else i - 2, i + 1))
+                claim(span[0], " ".join(words[lead - 1:i + 1]), *range(lead - 1, i + 1))
                 found.days = span
             else:
-                claim(max(monday, today), f"{before} {w}", i - 1, i)
+                claim(max(monday, today), f"{before} {w}", *range(lead, i + 1))
         elif w == "wochenende":
-            claim(today + timedelta((5 - today.weekday()) % 7), w, i)
+            saturday = today + timedelta((5 - today.weekday()) % 7)
+            if before in _AFTER_NEXT:  # "übernächstes Wochenende"
+                claim(saturday + timedelta(7), f"{before} {w}", i - 1, i)
+            else:
+                claim(saturday, w, *((i - 1, i) if before in _NEXT | _THIS else (i,)))
         elif w in {"am", "den", "zum"} and (ordinal(after) is not None) and not any(
                 x in MONTHS for x in words) and (i + 2 >= n or words[i + 2] != "uhr"):
             day_no = ordinal(after)

@@ -148,7 +148,7 @@ def _parse(text: str, now: datetime, opening: Time, closing: Time) -> WhenResult
                        days=part.days if part.date else found.days,
                        holiday=part.holiday if part.date else found.holiday)
     if problem is not None:
-        return unclear(*problem)
+        return unclear(problem[0], _as_said(text, problem[1]))
     if found.date is None and found.time is None and found.window is None:
         return None
     day = found.date
@@ -157,6 +157,12 @@ def _parse(text: str, now: datetime, opening: Time, closing: Time) -> WhenResult
         day = now.date() if until > now.time().replace(tzinfo=None) else now.date() + timedelta(1)
     return WhenResult(day, found.time, None if found.time else found.window,
                       days=found.days, holiday=found.holiday, heard=tuple(heard))
+def _as_said(text: str, folded: str) -> str:
+    """`folded` words in the caller's own spelling ("ubermorgen" -> "übermorgen")."""
+    spelled = {fold(w): w for w in re.findall(r"[^\W_]+", text)}
+    return " ".join(spelled.get(w, w) for w in folded.split(" "))
+
+
 def _berlin(now: datetime | None) -> datetime:
     if now is None:
         return datetime.now(BERLIN)

@@ -28,6 +28,7 @@ _ALWAYS = frozenset({
     "monatsanfang", "jahresende",
 })
 _COUNTED = frozenset({"tag", "tage", "tagen", "stunde", "stunden", "minute", "minuten"})
+_COUNT_WORDS = frozenset({"einer", "einem", "ein", "eine", "paar", "halben"})
 _GREETING = frozenset({"guten", "gute", "schonen", "schones", "einen", "prost", "frohes",
                        "frohe", "gutes", "gesegnete", "gesegnetes", "frohen"})
 _CLOCK = re.compile(r"\d{1,2}[:.]\d{2}")
@@ -44,6 +45,9 @@ def unplaced(words: list[str], used: set[int]) -> tuple[str, str] | None:
             said = w
             if w == "uhr" and i:
                 said = f"{words[i - 1]} Uhr"
+            elif i and (cardinal(words[i - 1]) is not None or words[i - 1] in _COUNT_WORDS):
+                start = i - 2 if i >= 2 and words[i - 2] in {"in", "vor", "nach"} else i - 1
+                said = " ".join(words[start:i + 1])  # "in zwei Monaten"
             return reason, said
     return None
 
@@ -65,6 +69,8 @@ def _kind(words: list[str], i: int) -> str | None:
         return "unplaced"
     if w in MONTHS and (cardinal(before.rstrip(".")) is not None):
         return "unplaced"
+    if w.isdigit() and len(w) == 4 and 1900 <= int(w) <= 2199:
+        return "unplaced"  # a year no reader placed: "Heiligabend 2027" must not be this year's
     if w in _COUNTED and (before == "in" or cardinal(before) is not None
                           or before in {"einer", "einem", "ein", "eine", "paar", "halben"}):
         return "unplaced"

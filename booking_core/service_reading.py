@@ -43,7 +43,7 @@ _SELF_INTRO = frozenset({"bin", "heisse", "heis", "spricht", "namens"})
 _UNSURE = frozenset({"weiss", "weis", "sicher", "entschieden", "klar", "wusste"})
 # words after which the wish before is taken back ("nein" and "sondern" are read as negations)
 _CORRECTING = frozenset({"doch", "lieber", "eigentlich", "meinte", "korrektur",
-                         "stattdessen", "vielmehr", "besser"})
+                         "stattdessen", "vielmehr", "besser", "eher", "quatsch", "falsch"})
 _ADDING = frozenset({"auch", "noch", "zusatzlich", "dazu", "ausserdem"})
 _INSTEAD = frozenset({"statt", "anstatt", "anstelle"})
 _WEAK_COMPOUND = 0.75  # known head behind an unknown modifier: "Glatzenrasur", "Rückenmassage"
@@ -257,6 +257,11 @@ def read_utterance(text: str, vocabulary: Vocabulary) -> Utterance:
             w.readings = _read_spoken(w.spoken, vocabulary)
     _rejoin_split_words(words, vocabulary)
     _mark_people(words, vocabulary)
+    for i, w in enumerate(words):
+        # "ach ne, Herrenschnitt": a spoken "nee", not "ne" for "eine"
+        if w.text == "ne" and ((i and words[i - 1].text in {"ach", "oh", "ah"}) or
+                               i + 1 == len(words) or words[i + 1].clause != w.clause):
+            w.text = "nee"
     _mark_negations(words)
     _mark_corrections(words)
     cancellation = any(key(w.spoken).startswith(_CANCEL) for w in words)
@@ -391,13 +396,18 @@ def _mark_corrections(words: list[_Word]) -> None:
             j = i + 1
             while j < len(words) and not words[j].readings and words[j].text in _FUNCTION:
                 j += 1
-            while j < len(words) and words[j].readings:
+            clause = words[j].clause if j < len(words) else -1
+            while j < len(words) and words[j].readings and words[j].clause == clause:
                 words[j].withdrawn = True
                 j += 1
-        elif (w.text in _CORRECTING or w.corrects) and any(wish(x) for x in words[i + 1:]) and \
-                not (i + 1 < len(words) and words[i + 1].text in _ADDING):
-            for x in words[:i]:
-                x.withdrawn = x.withdrawn or wish(x)
+            continue
+        says_so = w.text in _CORRECTING or (w.text == "meine" and i and words[i - 1].text == "ich")
+        if says_so or w.corrects:
+            rest = words[i:] if w.corrects else words[i + 1:]
+            adding = rest and rest[0].text in _ADDING
+            if any(wish(x) for x in rest) and not adding:
+                for x in words[:i]:
+                    x.withdrawn = x.withdrawn or wish(x)
     for i, w in enumerate(words):
         if not w.negated or not w.readings:
             continue

@@ -86,11 +86,14 @@ def unparseable_time(unclear: str = "", said: str = "") -> str:
     if unclear == "impossible_time" and heard:
         return f"{heard} gibt es nicht – um wie viel Uhr möchten Sie kommen?"
     if unclear == "conflict" and heard:
-        return f"{heard} passen nicht zusammen – welcher Tag passt Ihnen?"
+        asked = "welche Uhrzeit" if "Uhr" in heard else "welcher Tag"
+        return f"{heard} passen nicht zusammen – {asked} passt Ihnen?"
     if unclear == "vague_day" and heard:
         return f"{heard} ist mehr als ein Tag – an welchem Tag genau möchten Sie kommen?"
     if unclear == "in_past":
         return in_past()
+    if unclear == "unplaced" and heard:
+        return f"{heard} – das kann ich keinem Tag zuordnen. An welchem Tag genau möchten Sie kommen?"
     if heard:
         return f"„{heard}“ habe ich nicht verstanden – an welchem Tag möchten Sie kommen?"
     return "Das habe ich leider nicht verstanden. An welchem Tag und um wie viel Uhr möchten Sie kommen?"

@@ -57,6 +57,7 @@ def test_impossible_days_and_hours_are_named_in_the_question(text: str, reason: 
 @pytest.mark.parametrize("text", [
     "Dinstag um 10", "am Mitwoch", "Dienstag, den 2.12.", "morgen am Freitag", "nach Ostern",
     "an Weihnachten", "in zwei Monaten", "an meinem Geburtstag", "gestern um drei", "um 14:75",
+    "Heiligabend 2025", "im Dezember 2027", "um drei oder um vier", "vor zwei Tagen",
 ])
 def test_what_cannot_be_placed_is_unclear_not_another_day(text: str) -> None:
     found = parse_when(text, now=NOW)
@@ -76,10 +77,27 @@ def test_what_cannot_be_placed_is_unclear_not_another_day(text: str) -> None:
     ("Montag zehn vor halb fünf", date(2026, 11, 30), time(16, 20)),
     ("Freitag, den 27.11.", date(2026, 11, 27), None),
     ("Freitag, nicht Donnerstag", date(2026, 11, 27), None),
+    ("übernächstes Wochenende", date(2026, 12, 5), None),
+    ("Ende der Woche", date(2026, 11, 27), None),
+    ("Mitte der übernächsten Woche", date(2026, 12, 9), None),
+    ("Montag um 3 viertel 6", date(2026, 11, 30), time(17, 45)),
+    ("Heiligabend 2027 um zehn", date(2027, 12, 24), time(10)),
 ])
 def test_relative_named_and_regional_forms(text: str, day: date, at: time | None) -> None:
     found = parse_when(text, now=NOW)
     assert found is not None and (found.date, found.time) == (day, at), found
+
+
+@pytest.mark.parametrize(("text", "question"), [
+    ("Dienstag, den 2.12.", "2.12. und Dienstag passen nicht zusammen – welcher Tag passt Ihnen?"),
+    ("um drei oder um vier", "15 Uhr und 16 Uhr passen nicht zusammen – welche Uhrzeit passt Ihnen?"),
+    ("am Dinstag", "„Dinstag“ habe ich nicht verstanden – an welchem Tag möchten Sie kommen?"),
+    ("an Weihnachten", "Weihnachten ist mehr als ein Tag – an welchem Tag genau möchten Sie kommen?"),
+])
+def test_the_question_back_names_what_was_unclear(text: str, question: str) -> None:
+    found = parse_when(text, now=NOW)
+    assert found is not None and found.unclear
+    assert messages.unparseable_time(found.unclear, found.said) == question
 
 
 def test_parts_of_next_week_are_a_stretch_of_days() -> None:
@@ -104,6 +122,11 @@ def test_a_states_public_holidays_close_the_salon() -> None:
     ("Strähnchen, aber lieber doch Balayage", "Balayage"),
     ("Herrenschnitt, also eigentlich ein Maschinenhaarschnitt", "Maschinenhaarschnitt"),
     ("Herrenschnitt, kein Bart", "Herrenschnitt"),
+    ("Färben oder lieber Tönung", "Tönung"),
+    ("Damenschnitt, ach ne, Herrenschnitt", "Herrenschnitt"),
+    ("anstatt einer Blondierung lieber Strähnchen", "Strähnchen"),
+    ("Damenschnitt, sorry, ich meine Herrenschnitt", "Herrenschnitt"),
+    ("Ich hätte gern ne Tönung", "Tönung"),
 ])
 def test_the_last_stated_wish_wins(text: str, meant: str) -> None:
     assert ServiceMatcher(CATALOG).match(text).name == meant
