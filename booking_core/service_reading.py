@@ -45,6 +45,8 @@ _UNSURE = frozenset({"weiss", "weis", "sicher", "entschieden", "klar", "wusste"}
 _CORRECTING = frozenset({"doch", "lieber", "eigentlich", "meinte", "korrektur",
                          "stattdessen", "vielmehr", "besser", "eher", "quatsch", "falsch"})
 _ADDING = frozenset({"auch", "noch", "zusatzlich", "dazu", "ausserdem"})
+_ALREADY = frozenset({"schon", "bereits"})
+_AUX = ("ist", "sind", "wurde", "wurden", "habe", "hab", "hat", "haben", "war", "waren")
 _INSTEAD = frozenset({"statt", "anstatt", "anstelle"})
 _WEAK_COMPOUND = 0.75  # known head behind an unknown modifier: "Glatzenrasur", "Rückenmassage"
 _MAX_CACHE = 20_000
@@ -408,6 +410,13 @@ def _mark_corrections(words: list[_Word]) -> None:
             if any(wish(x) for x in rest) and not adding:
                 for x in words[:i]:
                     x.withdrawn = x.withdrawn or wish(x)
+    for i, w in enumerate(words):
+        # "geschnitten ist schon", "bereits gewaschen": done already, not wished
+        after = [x.text for x in words[i + 1:i + 4] if x.clause == w.clause]
+        done = (i > 0 and words[i - 1].text in _ALREADY) or (
+            bool(after) and after[0] in _AUX and any(t in _ALREADY for t in after[1:]))
+        if w.text.startswith("ge") and w.readings and done:
+            w.withdrawn = True
     for i, w in enumerate(words):
         if not w.negated or not w.readings:
             continue
