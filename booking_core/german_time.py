@@ -39,7 +39,22 @@ Times
   `now`, else tomorrow.
 - Corrections: "morgen um drei, nein, lieber um vier" keeps the day and takes the later time.
 
-Days are read in `german_days`, times and parts of the day in `german_clock`.
+Never silently wrong (issue 16): a phrase whose date or time words cannot all be placed reads as
+`unclear` with a reason and the words (no date): an impossible date ("30. Februar", "31.4."), an
+impossible time ("25 Uhr", "14:75"), a misheard day word ("Dinstag", "Geburtstag"), days or times
+that disagree ("Dienstag, den 2.12." when the 2nd is a Wednesday, "um drei oder um vier"), a
+season of days ("an Weihnachten", "nach Ostern"), the past ("gestern"), or a word no rule uses
+("in zwei Monaten", "im Dezember"). A later correction replaces an unclear part.
+More forms
+- "in N Wochen am Dienstag" = "Dienstag in N Wochen"; "Anfang/Mitte/Ende (der) nächsten Woche"
+  are Mo–Di, Mi–Do, Fr–Sa of that week (`days`; `date` is the first of them);
+  "(über)nächstes Wochenende" its Saturday.
+- Named days ("Heiligabend", "Ostermontag", "Tag der Deutschen Einheit", "Fronleichnam", …) are
+  their next date (`german_holidays`), with a year if one is said.
+- Regional clock forms: "viertel drei" (2:15), "drei viertel sechs" (5:45), "zehn vor halb fünf".
+
+Days are read in `german_days`, times and parts of the day in `german_clock`, named days in
+`german_holidays`; `german_when_words` finds the date and time words no reader used.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ STATE = "BE"
 
 @pytest.fixture(scope="module")
 def target() -> Iterator[Target]:
-    env = {"SALON_HOLIDAYS_SUBDIV": STATE, "MOCK_CALCOM_HOLIDAYS_SUBDIV": STATE}
+    env = {"SALON_HOLIDAYS_SUBDIV": STATE}  # the mock reads it too
     with running_stack(StackOptions(extra_env=env)) as running:
         yield running
 
