@@ -185,7 +185,9 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time,
         if len(said_times) == 2 and isinstance(first, tuple) and isinstance(last, tuple) \
                 and first[1] == closing and last[0] == opening and first[0] < last[1]:
             return first[0], last[1]  # "ab 15 bis 17 Uhr"
-        problems.append(("conflict", " und ".join(_spoken(t) for t in dict.fromkeys(said_times))))
+        choice = "oder" in words  # "um drei oder um vier": the caller leaves it open
+        problems.append(("choice" if choice else "conflict", (" oder " if choice else " und ").join(
+            _spoken(t) for t in dict.fromkeys(said_times))))
     return result
 
 
@@ -226,6 +228,8 @@ def _business_hour(h: int, m: int, half: str | None, opening: Time, closing: Tim
         return Time(h % 24, m)
     if half == "am":
         return Time(h % 12, m)
+    if half == "noon" and h in (11, 12):
+        return Time(h, m)  # "halb zwölf mittags" is 11:30, not 23:30
     if half in {"pm", "noon"}:
         return Time(h % 12 + 12, m) if h != 12 else Time(12, m)
     options = [Time(h % 12, m), Time(h % 12 + 12, m)] if h != 12 else [Time(12, m)]

@@ -183,7 +183,8 @@ def read_day(words: list[str], today: date, today_said: bool) -> DayReading:
             else:
                 claim(saturday, w, *((i - 1, i) if before in _NEXT | _THIS else (i,)))
         elif w in {"am", "den", "zum"} and (ordinal(after) is not None) and not any(
-                x in MONTHS for x in words) and (i + 2 >= n or words[i + 2] != "uhr"):
+                x in MONTHS for x in words) and (i + 2 >= n or words[i + 2] != "uhr") and not (
+                read_named_day(words, i + 1, today) or (i + 2 < n and words[i + 2] in VAGUE_DAYS)):
             day_no = ordinal(after)
             if day_no and (after.endswith(".") or not after.isdigit()):
                 day = _next_day_of_month(day_no, today) if 1 <= day_no <= 31 else None
@@ -196,8 +197,9 @@ def read_day(words: list[str], today: date, today_said: bool) -> DayReading:
         claims, weekdays = weekdays, []
     clash = [s for day, s in weekdays if claims and day.weekday() != claims[-1][0].weekday()]
     if len({day for day, _ in claims}) > 1 or clash:
-        said = " und ".join(dict.fromkeys([s for _, s in claims] + clash))
-        found.problem = found.problem or ("conflict", said)
+        choice = "oder" in words  # "Montag oder Dienstag": the caller leaves it open
+        said = (" oder " if choice else " und ").join(dict.fromkeys([s for _, s in claims] + clash))
+        found.problem = found.problem or ("choice" if choice else "conflict", said)
     elif claims:
         found.date = claims[-1][0]
     if found.days and found.date != found.days[0]:

@@ -64,7 +64,8 @@ VAGUE_DAYS = frozenset({
     "ostern", "pfingsten", "weihnachten", "weihnachtstag", "weihnachtsfeiertag", "feiertag",
     "feiertage", "feiertagen", "brückentag", "bruckentag", "fasching", "karneval", "fastnacht",
     "ferien", "osterferien", "sommerferien", "herbstferien", "winterferien", "weihnachtsferien",
-    "jahreswechsel", "geburtstag", "hochzeitstag", "muttertag",
+    "jahreswechsel", "geburtstag", "hochzeitstag", "muttertag", "advent", "adventssonntag",
+    "adventswochenende", "osterwochenende", "pfingstwochenende",
 })
 # days counted from Easter Sunday, and fixed days, that are no public holiday in any state
 _FROM_EASTER = {"Weiberfastnacht": -52, "Rosenmontag": -48, "Aschermittwoch": -46,

@@ -79,7 +79,7 @@ class WhenResult:
     time: Time | None  # None when only a day or a part of the day is known
     window: tuple[Time, Time] | None  # "vormittags" and the like; None when a time is known
     # Why the phrase could not be read, when it could not ("impossible_date", "impossible_time",
-    # "unknown_word", "conflict", "vague_day", "in_past", "unplaced"): then date, time and
+    # "unknown_word", "conflict", "choice", "vague_day", "in_past", "unplaced"): then date, time and
     # window are None, never a guess.
     unclear: str | None = None
     said: str = ""  # the words that were unclear, as the caller said them

@@ -88,6 +88,9 @@ def unparseable_time(unclear: str = "", said: str = "") -> str:
     if unclear == "conflict" and heard:
         asked = "welche Uhrzeit" if "Uhr" in heard else "welcher Tag"
         return f"{heard} passen nicht zusammen – {asked} passt Ihnen?"
+    if unclear == "choice" and heard:
+        asked = "welche Uhrzeit" if "Uhr" in heard else "welcher Tag"
+        return f"{heard} – {asked} ist Ihnen lieber?"
     if unclear == "vague_day" and heard:
         return f"{heard} ist mehr als ein Tag – an welchem Tag genau möchten Sie kommen?"
     if unclear == "in_past":

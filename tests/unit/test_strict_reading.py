@@ -58,6 +58,7 @@ def test_impossible_days_and_hours_are_named_in_the_question(text: str, reason: 
     "Dinstag um 10", "am Mitwoch", "Dienstag, den 2.12.", "morgen am Freitag", "nach Ostern",
     "an Weihnachten", "in zwei Monaten", "an meinem Geburtstag", "gestern um drei", "um 14:75",
     "Heiligabend 2025", "im Dezember 2027", "um drei oder um vier", "vor zwei Tagen",
+    "am 3. Advent", "Freitag, den 13.",
 ])
 def test_what_cannot_be_placed_is_unclear_not_another_day(text: str) -> None:
     found = parse_when(text, now=NOW)
@@ -82,6 +83,8 @@ def test_what_cannot_be_placed_is_unclear_not_another_day(text: str) -> None:
     ("Mitte der übernächsten Woche", date(2026, 12, 9), None),
     ("Montag um 3 viertel 6", date(2026, 11, 30), time(17, 45)),
     ("Heiligabend 2027 um zehn", date(2027, 12, 24), time(10)),
+    ("am ersten Weihnachtsfeiertag", date(2026, 12, 25), None),  # no "1st of the month"
+    ("Montag um halb zwölf mittags", date(2026, 11, 30), time(11, 30)),
 ])
 def test_relative_named_and_regional_forms(text: str, day: date, at: time | None) -> None:
     found = parse_when(text, now=NOW)
@@ -90,7 +93,9 @@ def test_relative_named_and_regional_forms(text: str, day: date, at: time | None
 
 @pytest.mark.parametrize(("text", "question"), [
     ("Dienstag, den 2.12.", "2.12. und Dienstag passen nicht zusammen – welcher Tag passt Ihnen?"),
-    ("um drei oder um vier", "15 Uhr und 16 Uhr passen nicht zusammen – welche Uhrzeit passt Ihnen?"),
+    ("um drei oder um vier", "15 Uhr oder 16 Uhr – welche Uhrzeit ist Ihnen lieber?"),
+    ("Montag oder Dienstag", "Montag oder Dienstag – welcher Tag ist Ihnen lieber?"),
+    ("morgen um drei, um vier", "15 Uhr und 16 Uhr passen nicht zusammen – welche Uhrzeit passt Ihnen?"),
     ("am Dinstag", "„Dinstag“ habe ich nicht verstanden – an welchem Tag möchten Sie kommen?"),
     ("an Weihnachten", "Weihnachten ist mehr als ein Tag – an welchem Tag genau möchten Sie kommen?"),
 ])
