@@ -15,6 +15,7 @@ from booking_core.adapters.locks import InProcessSlotLock, NoSlotLock, RedisSlot
 from booking_core.adapters.slots_cache import SlotsCache
 from booking_core.config import Settings
 from booking_core.domain.model import OpeningHours
+from booking_core.german_holidays import ClosedDays
 from booking_core.service_layer.catalog import Catalog
 from booking_core.service_layer.unit_of_work import UnitOfWork
 
@@ -75,5 +76,6 @@ def bootstrap(settings: Settings) -> Core:
         slots=SlotsCache(calcom, settings.slots_cache_s),
         lock=make_lock(settings),
         catalog=Catalog(uow),
-        hours=OpeningHours(settings.opening_time, settings.closing_time, frozenset(settings.opening_days)),
+        hours=OpeningHours(settings.opening_time, settings.closing_time, frozenset(settings.opening_days),
+                           ClosedDays(settings.salon_holidays_subdiv).reason),
     )

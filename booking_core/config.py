@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     closing_time: time = time(18, 0)
     # ISO weekdays the salon is open (1 = Monday).
     opening_days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6])
+    # German state whose public holidays close the salon (ISO 3166-2 code without "DE-": "BE").
+    salon_holidays_subdiv: str | None = None
     lock_enabled: bool = True
     # Key prefix in Redis: several salons (or test runs) can share one Redis without sharing slots.
     lock_namespace: str = "callsim"

@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import holidays
+
 from mock_calcom.catalog import Catalog
 from mock_calcom.ledger import Booking, BookingLedger
+
+
+class HolidayOverrides:
+    """A German state's public holidays as date overrides without hours: Cal.com models a closed
+    day as a schedule date override with no availability (API v2 schedules, `overrides`), and
+    offers and accepts no slot on it."""
+
+    def __init__(self, state: str | None) -> None:
+        self._calendar = holidays.country_holidays("DE", subdiv=state) if state else None
+
+    def closed(self, day: date) -> bool:
+        return self._calendar is not None and day in self._calendar
 
 
 class Availability:
@@ -15,9 +29,11 @@ class Availability:
     the day before, for bookings crossing midnight) is added or cancelled.
     """
 
-    def __init__(self, catalog: Catalog, ledger: BookingLedger) -> None:
+    def __init__(self, catalog: Catalog, ledger: BookingLedger,
+                 overrides: HolidayOverrides | None = None) -> None:
         self._catalog = catalog
         self._ledger = ledger
+        self._overrides = overrides or HolidayOverrides(None)
         self._cache: dict[
             tuple[int, date, int, tuple[int, int], bool], tuple[tuple[int, int], list[datetime]]
         ] = {}
@@ -27,7 +43,9 @@ class Availability:
         zone = self._catalog.zone
         step = timedelta(minutes=self._catalog.slot_interval_minutes)
         length = timedelta(minutes=duration)
-        starts = []
+        starts: list[datetime] = []
+        if self._overrides.closed(day):
+            return starts
         for opens, closes in self._catalog.hours_on(day.weekday()):
             # Wall-clock arithmetic in local time, then UTC: a DST switch moves the instants, not the hours.
             moment = datetime.combine(day, opens)
@@ -62,6 +80,8 @@ class Availability:
     def within_opening_hours(self, start: datetime, end: datetime) -> bool:
         zone = self._catalog.zone
         local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+        if self._overrides.closed(local_start.date()):
+            return False
         for opens, closes in self._catalog.hours_on(local_start.weekday()):
             opening = datetime.combine(local_start.date(), opens, tzinfo=zone)
             closing = datetime.combine(local_start.date(), closes, tzinfo=zone)

@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -46,6 +46,10 @@ class MockSettings(BaseSettings):
     catalog: Path | None = None
     faults: Path | None = None
     journal_limit: int = 100_000
+    # German state whose public holidays the salon's schedule closes; the core's
+    # SALON_HOLIDAYS_SUBDIV is read too, so one setting closes both on the same days.
+    holidays_subdiv: str | None = Field(
+        default=None, validation_alias=AliasChoices("MOCK_CALCOM_HOLIDAYS_SUBDIV", "SALON_HOLIDAYS_SUBDIV"))
 
     def initial_config(self) -> MockConfig:
         return MockConfig(

@@ -6,7 +6,7 @@ import random
 import secrets
 from datetime import UTC, datetime
 
-from mock_calcom.availability import Availability
+from mock_calcom.availability import Availability, HolidayOverrides
 from mock_calcom.catalog import Catalog, load_catalog
 from mock_calcom.faults.outage import ListenerControl
 from mock_calcom.faults.profiles import load_profile
@@ -39,7 +39,8 @@ class MockState:
         # The app's own generator: the global `random` is shared with libraries and would break replay.
         self.rng = random.Random(self.config.seed)
         self.ledger = BookingLedger(self.catalog.zone, self.config.seed)
-        self.availability = Availability(self.catalog, self.ledger)
+        self.availability = Availability(self.catalog, self.ledger,
+                                         HolidayOverrides(self.settings.holidays_subdiv))
         self.journal.clear()
         self.limiter = self._new_limiter()
 

@@ -89,7 +89,12 @@ async def check_availability(core: Core, ctx: CallContext, args: FunctionArgs) -
 
 async def _starts_in_wish(core: Core, service: Service, wish: Wish, now: datetime,
                           timeout_s: float | None = None) -> list[datetime]:
-    starts = await free_starts(core, service, wish.day, 1, now, timeout_s=timeout_s)
+    holiday = core.hours.holiday(wish.day)
+    if holiday is not None and wish.days == 1:
+        around = datetime.combine(wish.day, core.hours.opening, core.settings.zone)
+        raise BookingRefused("outside_hours", closed=holiday,
+                             alternatives=await alternatives(core, service, around, now, timeout_s=timeout_s or 0.5))
+    starts = await free_starts(core, service, wish.day, wish.days, now, timeout_s=timeout_s)
     if wish.window is not None:
         starts = [s for s in starts if wish.window[0] <= s.time() < wish.window[1]]
     spread: list[datetime] = []
@@ -279,11 +284,12 @@ def refusal_answer(refused: BookingRefused) -> FunctionAnswer:
     sentence: dict[str, Callable[[], str]] = {
         "slot_taken": lambda: messages.slot_taken(alts),
         "lock_busy": lambda: messages.lock_busy(alts),
-        "outside_hours": lambda: messages.outside_hours(alts),
+        "outside_hours": lambda: messages.outside_hours(alts, str(refused.data.get("closed") or "")),
         "time_needed": lambda: messages.time_needed() + (" " + messages.alternatives_sentence(alts) if alts else ""),
         "in_past": messages.in_past,
         "service_unknown": messages.service_unknown,
-        "unparseable_time": messages.unparseable_time,
+        "unparseable_time": lambda: messages.unparseable_time(str(refused.data.get("unclear") or ""),
+                                                              str(refused.data.get("said") or "")),
         "too_far_ahead": messages.too_far_ahead,
         "calcom_unavailable": messages.calcom_unavailable,
         "booking_unconfirmed": messages.booking_unconfirmed,
@@ -304,6 +310,9 @@ def refusal_answer(refused: BookingRefused) -> FunctionAnswer:
         missing = list(refused.data.get("missing", []))  # type: ignore[call-overload]
         data["missing"] = missing
         return FunctionAnswer(success=False, error=code, message=messages.invalid_args(missing), data=data)
+    for name in ("closed", "unclear", "said"):
+        if refused.data.get(name):
+            data[name] = refused.data[name]
     if code == "service_unknown" and refused.data.get("candidates"):
         data["candidates"] = list(refused.data["candidates"])  # type: ignore[call-overload]
     message = sentence.get(code, messages.technical_problem)()
