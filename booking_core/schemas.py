@@ -36,16 +36,13 @@ def storable(value: str) -> str:
     return value
 
 
-def _bounded(max_length: int) -> Any:
-    return Annotated[str, StringConstraints(strict=True, max_length=max_length), AfterValidator(storable)]
-
-
-Text = _bounded(SPOKEN_MAX)
-Name = _bounded(NAME_MAX)
-Phone = _bounded(PHONE_MAX)
-CallId = _bounded(CALL_ID_MAX)
-AgentId = _bounded(AGENT_ID_MAX)
-EventName = _bounded(EVENT_MAX)
+_Storable = AfterValidator(storable)
+Text = Annotated[str, StringConstraints(strict=True, max_length=SPOKEN_MAX), _Storable]
+Name = Annotated[str, StringConstraints(strict=True, max_length=NAME_MAX), _Storable]
+Phone = Annotated[str, StringConstraints(strict=True, max_length=PHONE_MAX), _Storable]
+CallId = Annotated[str, StringConstraints(strict=True, max_length=CALL_ID_MAX), _Storable]
+AgentId = Annotated[str, StringConstraints(strict=True, max_length=AGENT_ID_MAX), _Storable]
+EventName = Annotated[str, StringConstraints(strict=True, max_length=EVENT_MAX), _Storable]
 
 FUNCTION_NAMES = (
     "get_available_services",
