@@ -36,8 +36,11 @@ bench-matching: $(STAMP)
 load: $(STAMP)
 	$(BIN)/python -m load.run $(PROFILE) $(LOAD_ARGS)
 
+# The soak always draws the opt-in rules too (tests/reliability/README.md); SOAK_RULES narrows them.
+SOAK_RULES ?= all
+
 soak: $(STAMP)
-	CALLSIM_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider -m soak tests/reliability
+	CALLSIM_SOAK=1 CALLSIM_STATEFUL_NEW_RULES=$(SOAK_RULES) $(BIN)/pytest -q -p no:cacheprovider -m soak tests/reliability
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache
