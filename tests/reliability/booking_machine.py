@@ -116,64 +116,9 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
     ops = operations(slots, db_fault=db_fault)
     by_slot = {s.slot: s for s in slots}
 
-    class BookingMachine(RuleBasedStateMachine):
-        def __init__(self) -> None:
-            super().__init__()
-            totals.examples += 1
-            stack.reset_mock(seed=next(_seeds))
-            stack.wipe_bookings()
-            self.history = History()
-            self.steps: list[Step] = []
-            self.faults: list[FaultChoice] = []
-            self.race_window_ms = 0
-            if len(race_windows_ms) == 1:
-                self.calcom_race_window(race_windows_ms[0])
-            self.fault_hits = 0
-            self.db_faults_fired = 0
-            self.problems: list[str] = []
-            self.failed = False
-            self.sent: list[tuple[Operation, str]] = []  # every request made, with its call id
-            self.ongoing: dict[str, str] = {}  # caller phone → the call id of their latest request
-            # Calls whose worker was killed: what they left behind is the reconciler's to find.
-            self.left_to_reconciler: set[str] = set()
-
-        # -- what callers do -------------------------------------------------------------------
-
-        # Each step draws the Cal.com faults in force while it runs (often none).
-
-        @rule(op=ops, faults=fault_sets())
-        def one_caller(self, op: Operation, faults: list[FaultChoice]) -> None:
-            self._run(Step("ops", faults=faults, ops=[op]))
-
-        @rule(batch=st.lists(ops, min_size=2, max_size=4), faults=fault_sets())
-        def callers_at_once(self, batch: list[Operation], faults: list[FaultChoice]) -> None:
-            self._run(Step("ops", faults=faults, ops=batch, concurrent=True))
-
-        @rule(op=ops, faults=fault_sets())
-        def answer_lost_then_retried(self, op: Operation, faults: list[FaultChoice]) -> None:
-            """Retell never heard the answer and sends the same call again."""
-            self._run(Step("ops", faults=faults, ops=[op], lost_answer=True))
-
-        @rule(wanted=st.sampled_from(slots),
-              callers=st.lists(st.sampled_from(CALLERS), min_size=2, max_size=3, unique=True),
-              db=st.lists(db_fault, min_size=3, max_size=3), faults=fault_sets())
-        def rush_on_one_slot(self, wanted: SalonSlot, callers: list[Caller], db: list[bool],
-                             faults: list[FaultChoice]) -> None:
-            self._run(Step("ops", faults=faults, concurrent=True,
-                           ops=[Book(c, wanted, f) for c, f in zip(callers, db, strict=False)]))
-
-        @rule(pick=st.integers(0, 2**16), change=st.integers(0, 2**16), db=db_fault, faults=fault_sets())
-        def caller_changes_their_mind(self, pick: int, change: int, db: bool, faults: list[FaultChoice]) -> None:
-            """Cancel or move an appointment a caller was told about (not a random slot). The draws
-            never depend on the answers, so hypothesis can replay and shrink the schedule."""
-            held = self._holdings() or [(CALLERS[pick % len(CALLERS)], slots[pick % len(slots)])]
-            caller, appointment = held[pick % len(held)]
-            choices: list[Operation] = [Cancel(caller, appointment)]
-            choices += [Reschedule(caller, appointment, new, db) for old, new in moves(slots) if old == appointment]
-            self._run(Step("ops", faults=faults, ops=[choices[change % len(choices)]]))
-
-
-        # -- opt-in rules (CALLSIM_STATEFUL_NEW_RULES) -------------------------------------------
+    class OptInRules:
+        """The opt-in rules, mixed in only when some are switched on: with none, the machine draws
+        exactly the schedules it drew before they existed."""
 
         @precondition(lambda self: "repeat" in new_rules and bool(self.sent))
         @rule(pick=st.integers(0, 2**16), faults=fault_sets())
@@ -210,11 +155,15 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
 
         @precondition(lambda self: "reconcile" in new_rules)
         @rule(batch=st.lists(ops, min_size=1, max_size=3), after_ms=st.sampled_from((0, 300, 700, 1200)),
-              faults=fault_sets())
-        def reconciler_runs_meanwhile(self, batch: list[Operation], after_ms: int,
+              slow_listing=st.booleans(), faults=fault_sets())
+        def reconciler_runs_meanwhile(self, batch: list[Operation], after_ms: int, slow_listing: bool,
                                       faults: list[FaultChoice]) -> None:
-            """Another worker's reconciler pass, with the configured grace, while callers book."""
+            """Another worker's reconciler pass, with the configured grace, while callers book; its
+            Cal.com listing may be slow (a busy account), which widens the gap between what the pass
+            read and what it writes."""
             self._new_rule("reconcile")
+            if slow_listing:
+                faults = _with(faults, "listing_slow")
             step = Step("ops", faults=faults, ops=batch, concurrent=True,
                         note=f"reconciler pass (grace {reconcile_grace_s:g} s) {after_ms} ms into the step")
 
@@ -252,16 +201,21 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
 
             self._run(step, perform=perform)
 
-        @precondition(lambda self: "kill" in new_rules)
+        # At most one per example: a new worker takes seconds to start, and the soak must stay bounded.
+        @precondition(lambda self: "kill" in new_rules and not self.kills)
         @rule(op=ops, slow=st.sampled_from(SLOW_CREATES), kill_after_ms=st.sampled_from((50, 300, 700, 1150)),
-              retried=st.booleans())
-        def worker_killed_mid_saga(self, op: Operation, slow: str, kill_after_ms: int, retried: bool) -> None:
+              retried=st.booleans(), reconciled=st.booleans())
+        def worker_killed_mid_saga(self, op: Operation, slow: str, kill_after_ms: int, retried: bool,
+                                   reconciled: bool) -> None:
             """SIGKILL of the webhook's worker while it runs a call (and whatever it had running in the
-            background); a new worker starts; Retell may retry the call on it."""
+            background); a new worker starts; Retell may retry the call on it, while another worker's
+            reconciler pass (configured grace) may find what the dead worker left."""
             self._new_rule("kill")
+            self.kills += 1
             step = Step("ops", faults=[FaultChoice(slow, True)], ops=[op, op] if retried else [op],
                         note=f"worker killed {kill_after_ms} ms into the call and restarted"
-                             + (", then Retell's retry" if retried else ""))
+                             + (", then Retell's retry" if retried else "")
+                             + (", a reconciler pass meanwhile" if reconciled else ""))
 
             def perform() -> list[str]:
                 call_id = self._call_id(op, None)
@@ -272,11 +226,73 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
                     stack.kill_core()
                     answers = [first.result(timeout=60)]
                 stack.restart_core()
-                if retried:
-                    answers.append(self._call(op, call_id, heard=True))
+                with ThreadPoolExecutor(1, thread_name_prefix="reconciler") as pool:
+                    passed = pool.submit(self._reconcile_after, 0.0) if reconciled else None
+                    if retried:
+                        answers.append(self._call(op, call_id, heard=True))
+                    if passed is not None:
+                        passed.result(timeout=120)
                 return answers
 
             self._run(step, perform=perform)
+
+    class BookingMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            totals.examples += 1
+            stack.reset_mock(seed=next(_seeds))
+            stack.wipe_bookings()
+            self.history = History()
+            self.steps: list[Step] = []
+            self.faults: list[FaultChoice] = []
+            self.race_window_ms = 0
+            if len(race_windows_ms) == 1:
+                self.calcom_race_window(race_windows_ms[0])
+            self.fault_hits = 0
+            self.db_faults_fired = 0
+            self.problems: list[str] = []
+            self.failed = False
+            self.sent: list[tuple[Operation, str]] = []  # every request made, with its call id
+            self.ongoing: dict[str, str] = {}  # caller phone → the call id of their latest request
+            # Calls whose worker was killed: what they left behind is the reconciler's to find.
+            self.left_to_reconciler: set[str] = set()
+            self.kills = 0
+
+        # -- what callers do -------------------------------------------------------------------
+
+        # Each step draws the Cal.com faults in force while it runs (often none).
+
+        @rule(op=ops, faults=fault_sets())
+        def one_caller(self, op: Operation, faults: list[FaultChoice]) -> None:
+            self._run(Step("ops", faults=faults, ops=[op]))
+
+        @rule(batch=st.lists(ops, min_size=2, max_size=4), faults=fault_sets())
+        def callers_at_once(self, batch: list[Operation], faults: list[FaultChoice]) -> None:
+            self._run(Step("ops", faults=faults, ops=batch, concurrent=True))
+
+        @rule(op=ops, faults=fault_sets())
+        def answer_lost_then_retried(self, op: Operation, faults: list[FaultChoice]) -> None:
+            """Retell never heard the answer and sends the same call again."""
+            self._run(Step("ops", faults=faults, ops=[op], lost_answer=True))
+
+        @rule(wanted=st.sampled_from(slots),
+              callers=st.lists(st.sampled_from(CALLERS), min_size=2, max_size=3, unique=True),
+              db=st.lists(db_fault, min_size=3, max_size=3), faults=fault_sets())
+        def rush_on_one_slot(self, wanted: SalonSlot, callers: list[Caller], db: list[bool],
+                             faults: list[FaultChoice]) -> None:
+            self._run(Step("ops", faults=faults, concurrent=True,
+                           ops=[Book(c, wanted, f) for c, f in zip(callers, db, strict=False)]))
+
+        @rule(pick=st.integers(0, 2**16), change=st.integers(0, 2**16), db=db_fault, faults=fault_sets())
+        def caller_changes_their_mind(self, pick: int, change: int, db: bool, faults: list[FaultChoice]) -> None:
+            """Cancel or move an appointment a caller was told about (not a random slot). The draws
+            never depend on the answers, so hypothesis can replay and shrink the schedule."""
+            held = self._holdings() or [(CALLERS[pick % len(CALLERS)], slots[pick % len(slots)])]
+            caller, appointment = held[pick % len(held)]
+            choices: list[Operation] = [Cancel(caller, appointment)]
+            choices += [Reschedule(caller, appointment, new, db) for old, new in moves(slots) if old == appointment]
+            self._run(Step("ops", faults=faults, ops=[choices[change % len(choices)]]))
+
 
         # -- Cal.com's own race ------------------------------------------------------------------
 
@@ -463,6 +479,8 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
                 "SELECT id, resource, start_at, status, sync_status, calcom_uid, call_id FROM appointments")]
             return "\n".join(lines)
 
+    if new_rules:
+        return type("BookingMachine", (OptInRules, BookingMachine), {})
     return BookingMachine
 
 

@@ -122,7 +122,9 @@ class LiveStack:
     def restart_core(self) -> None:
         """A new worker on the same database, Redis and Cal.com (a new port: the old one may linger)."""
         restarted = replace(self.options, webhook_url=None, calcom_url=self.target.calcom_url,
-                            database_url=str(self.target.database_url), redis_url=self.target.redis_url)
+                            database_url=str(self.target.database_url), redis_url=self.target.redis_url,
+                            # the services are in the database already: start as fast as a restart can
+                            extra_env={**self.options.extra_env, "SERVICES_SYNC_ON_START": "false"})
         context = open_target(restarted)
         target = self.loop.run(context.__aenter__())
         self._restarted.append(context)

@@ -141,6 +141,7 @@ CAL_FAULTS: dict[str, dict[str, Any]] = {
 # well after the core gave up, so a reconciler pass or a worker restart can fall in between.
 LATE_CAL_FAULTS: dict[str, dict[str, Any]] = {
     "create_lands_much_later": {"kind": "latency", "ms": 2600, **CREATE},
+    "listing_slow": {"kind": "latency", "ms": 700, **LOOKUP},
 }
 
 

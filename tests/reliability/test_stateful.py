@@ -21,8 +21,9 @@ from harness.invariants import find_violations
 from harness.stack import StackOptions
 from tests.reliability.booking_machine import NEW_RULES, Totals, make_machine, new_rules_from_env
 from tests.reliability.live_stack import BackgroundLoop, LiveStack, live_stack
-from tests.reliability.outages import TcpGate
+from tests.reliability.outages import TcpGate, postgres_database_timezone
 from tests.reliability.schedule import CALLERS, booking_day, salon_slots
+from tests.support.services import POSTGRES_ADMIN_URL
 
 # RECONCILE_INTERVAL_S=0: the machine decides when the reconciler runs. LOCK_TTL_S=0.5: slow Cal.com
 # creates outlive the lock, so lock expiry mid-SAGA is part of what gets drawn. RECONCILE_GRACE_S=2:
@@ -89,6 +90,11 @@ def test_a_broken_core_is_caught(switch: dict[str, str], expected: tuple[str, ..
     assert "scenarios:" in "\n".join(notes(caught.value)), "no reproduction printed"
 
 
+# The PostgreSQL server's TimeZone for the opt-in rules' runs: a server initdb'd west of UTC is a
+# legal configuration, and the "reconcile" rule's passes mid-schedule must not care (review F6).
+PG_SERVER_ZONE = "America/New_York"
+
+
 @contextmanager
 def gated_postgres_stack(postgres_url: str, redis_url: str | None = None) -> Iterator[tuple[LiveStack, TcpGate]]:
     """The core reaches PostgreSQL through a TCP gate the "dbkill" rule shuts; the checker reads
@@ -96,6 +102,8 @@ def gated_postgres_stack(postgres_url: str, redis_url: str | None = None) -> Ite
     loop = BackgroundLoop()
     try:
         parts = urlsplit(postgres_url)
+        if NEW_RULES_ON:
+            postgres_database_timezone(POSTGRES_ADMIN_URL, parts.path.lstrip("/"), PG_SERVER_ZONE)
         gate = TcpGate(loop, parts.port or 5432)
         gate.open()
         user = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
@@ -108,7 +116,8 @@ def gated_postgres_stack(postgres_url: str, redis_url: str | None = None) -> Ite
         loop.close()
 
 
-@pytest.mark.skipif("dbkill" not in NEW_RULES_ON, reason="opt-in: CALLSIM_STATEFUL_NEW_RULES=dbkill (or 1)")
+@pytest.mark.skipif(not NEW_RULES_ON & {"dbkill", "reconcile"},
+                    reason="opt-in: CALLSIM_STATEFUL_NEW_RULES=dbkill or reconcile (or 1)")
 def test_generated_schedules_keep_every_invariant_on_postgres_with_the_database_cut(postgres_url: str) -> None:
     totals = Totals()
     with gated_postgres_stack(postgres_url) as (stack, gate):
