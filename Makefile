@@ -41,8 +41,11 @@ load: $(STAMP)
 conformance: $(STAMP)
 	$(BIN)/pytest -q -rs -p no:cacheprovider tests/mock_calcom/conformance
 
+# The soak always draws the opt-in rules too (tests/reliability/README.md); SOAK_RULES narrows them.
+SOAK_RULES ?= all
+
 soak: $(STAMP)
-	CALLSIM_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider -m soak tests/reliability
+	CALLSIM_SOAK=1 CALLSIM_STATEFUL_NEW_RULES=$(SOAK_RULES) $(BIN)/pytest -q -p no:cacheprovider -m soak tests/reliability
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     # Seconds a day of Cal.com's free slots is reused (0 = always ask Cal.com).
     slots_cache_s: float = 2.0
     max_body_bytes: int = 256 * 1024
+    # Seconds a client has to deliver a request's whole body (then 408).
+    body_read_timeout_s: float = Field(default=5.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
     # Test-only fault hooks (X-Callsim-Fault header, SAGA crash points). Never on in production.

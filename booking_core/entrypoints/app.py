@@ -70,7 +70,8 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
     app = FastAPI(title="callsim booking core", version="0.1.0", lifespan=lifespan)
     app.include_router(retell.router)
     app.include_router(health.router)
-    app.add_middleware(ServerTimingMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ServerTimingMiddleware, max_body_bytes=settings.max_body_bytes,
+                       body_read_timeout_s=settings.body_read_timeout_s)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
