@@ -19,7 +19,15 @@ from booking_core.domain import messages
 from booking_core.entrypoints.deps import CoreDep
 from booking_core.entrypoints.signature import verify
 from booking_core.observability import FUNCTION_LATENCY, log
-from booking_core.schemas import FUNCTION_NAMES, CallEvent, FunctionAnswer, FunctionArgs, RetellCall
+from booking_core.schemas import (
+    CALL_ID_HEADER,
+    CALLER_NUMBER_HEADER,
+    FUNCTION_NAMES,
+    CallEvent,
+    FunctionAnswer,
+    FunctionArgs,
+    RetellCall,
+)
 from booking_core.service_layer.context import CallContext
 from booking_core.service_layer.functions import run_function
 from booking_core.service_layer.idempotency import idempotency_key, run_once
@@ -96,10 +104,11 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
         return _refuse("invalid_args", messages.invalid_args(), invalid=fields)
     except TypeError as exc:
         return _refuse("invalid_args", messages.invalid_args(), invalid=[str(exc)])
-    call_id = (call.call_id if call else None) or request.headers.get("x-retell-call-id")
+    call_id = (call.call_id if call else None) or request.headers.get(CALL_ID_HEADER)
     ctx = CallContext(
         call_id=call_id,
-        caller_phone=call.from_number if call else None,
+        # args_at_root: no call object; the tool headers carry Retell's {{user_number}}
+        caller_phone=call.from_number if call else (request.headers.get(CALLER_NUMBER_HEADER) or None),
         now=_call_now(core, call),
         idempotency_key=idempotency_key(call_id, name, args.model_dump(exclude_none=True)),
         fault=request.headers.get("x-callsim-fault") if core.settings.callsim_test_hooks else None,

@@ -103,7 +103,10 @@ async def test_args_at_root_and_duplicate_events(salon: FakeSalon) -> None:
     record = await call(salon, ["Herrenschnitt am 2030-03-05T15:00:00+01:00, mein Name ist Jana Schulz"],
                         transport=transport)
     root = [r for r in salon.requests if r["path"] == "/api/retell/book-appointment"][0]
-    assert "call" not in root["body"] and root["body"]["customer_phone"] == CALLER.phone
+    # No call object: the number and call id come only from the tool headers, filled by the platform
+    assert "call" not in root["body"] and "customer_phone" not in root["body"]
+    assert root["headers"]["x-retell-user-number"] == CALLER.phone
+    assert root["headers"]["x-retell-call-id"] == "call_1"
     assert root["headers"]["x-retell-call-id"] == "call_1"
     assert sum(r["path"].endswith("webhook") for r in salon.requests) == 6
     assert record.outcome == "booked"
