@@ -34,7 +34,7 @@ _INTENTS: list[tuple[Intent, re.Pattern[str], re.Pattern[str]]] = [
                 r"ändern|anderen|später|früher)\b", re.I)),
     ("cancel", re.compile(
         r"absag|\bstornier|\bstorno|streichen|cancel|löschen|\bnicht\s+kommen|\bkomme?\s+(?:\w+\s+)?nicht\b"
-        r"|schaff\w*\s+(?:\w+\s+){0,3}nicht|nicht\s+schaffen|nicht\s+wahrnehmen|ausfallen|fällt\s+\w+\s+aus"
+        r"|schaff\w*\s+(?:\w+\s+){0,5}nicht|nicht\s+schaffen|nicht\s+wahrnehmen|ausfallen|fällt\s+\w+\s+aus"
         r"|\bsag\w*\s+(?:sie\s+)?(?:\w+\s+){0,3}ab\b(?!\s+(?:\d|halb|viertel))|nicht\s+mehr\s+brauch", re.I),
      re.compile(r"\b(?:absag\w*|stornier\w*|storno|streichen|canceln|löschen|kommen|komme|schaffe|schaff|"
                 r"schaffen|schaffe's|wahrnehmen|ausfallen|fällt|aus|sag|sagen|ab|nicht|mehr|brauche|brauchen)\b",
@@ -165,8 +165,13 @@ def _service(words: list[Word], wish: bool) -> tuple[str | None, str | None]:
 
 
 def _after_statt(words: list[Word], first: Word) -> bool:
-    before = [w for w in words if w.start < first.start]
-    return bool(before) and bool(REPLACED.fullmatch(before[-1].text.lower()))
+    """"statt (einer) Tönung": the run follows 'statt' with at most filler between."""
+    for word in reversed([w for w in words if w.start < first.start]):
+        if word.label == "correction" and REPLACED.fullmatch(word.text.lower()):
+            return True
+        if word.label != "filler" or word.text in ",.!?;:":
+            return False
+    return False
 
 
 def understand(turn: str | None, name_asked: bool = False) -> Understanding:
@@ -193,11 +198,12 @@ def understand(turn: str | None, name_asked: bool = False) -> Understanding:
     result.dates = date_mentions(text, spans)
     _label_spans(words, [(s, e) for s, e, _ in spans], "date")
     result.intents = _intents(text, words)
-    result.intent = result.intents[0] if result.intents else None
+    corrections = list(_CORRECTION.finditer(text))
+    # "absagen, ach nein, lieber verschieben": after a correction the wish said last counts
+    result.intent = (result.intents[-1] if corrections else result.intents[0]) if result.intents else None
     result.yes = bool(_YES.search(text))
     result.no = bool(_NO.search(text))
     result.thanks = bool(re.search(r"\bdanke\b|vielen\s+dank|dankeschön", text, re.I))
-    corrections = list(_CORRECTION.finditer(text))
     result.corrected = bool(corrections)
     _label_spans(words, [m.span() for m in corrections], "correction")
     _label_spans(words, [m.span() for m in REPLACED.finditer(text)], "correction")

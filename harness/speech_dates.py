@@ -73,6 +73,7 @@ TIME = re.compile("|".join([
     r"\b\d{1,2}:\d{2}\b",
     rf"\b(?:am\s+|in\s+der\s+|(?:so\s+)?gegen\s+|am\s+frühen\s+|am\s+späten\s+|am\s+fruehen\s+)?{_PART_OF_DAY}\b",
 ]), re.IGNORECASE)
+_PART_ONLY = re.compile(rf"(?:am\s+|in\s+der\s+)?{_PART_OF_DAY}", re.IGNORECASE)
 # "X statt Y": the words after it were replaced by the caller, not wished for.
 REPLACED = re.compile(r"\b(?:statt|anstatt|anstelle\s+von|nicht\s+mehr)\b", re.IGNORECASE)
 
@@ -112,8 +113,12 @@ def date_mentions(text: str, spans: list[tuple[int, int, str]]) -> list[DateMent
         current = mentions[-1] if mentions else None
         before = text[current.end:start] if current else ""
         # a new moment after a second day/time, or after a correction between the parts
-        fresh = current is None or getattr(current, kind) is not None or re.search(
-            r"\b(?:nein|nee|ne|doch|lieber|oder|statt|auf|von)\b", before, re.IGNORECASE)
+        corrected = re.search(r"\b(?:nein|nee|ne|doch|lieber|oder|statt|auf|von)\b", before, re.IGNORECASE)
+        if current is not None and kind == "time" and current.time and not corrected \
+                and _PART_ONLY.fullmatch(current.time) and not _PART_ONLY.fullmatch(words):
+            current.time, current.end = f"{current.time} {words}", end  # "nachmittags um drei"
+            continue
+        fresh = current is None or getattr(current, kind) is not None or corrected
         if fresh:
             lead_words = re.findall(r"[\wäöüß]+", text[:start].lower())
             current = DateMention(lead=lead_words[-1] if lead_words else None,
