@@ -47,9 +47,9 @@ _INTENTS: list[tuple[Intent, re.Pattern[str], re.Pattern[str]]] = [
      re.compile(r"\b(?:eingetragen|steht|genau)\b", re.I)),
     ("services", re.compile(
         r"was\s+(?:bieten|machen|haben)\s+sie|welche\s+(?:leistungen|behandlungen|dienstleistungen)"
-        r"|preisliste|\bangebot\b|was\s+kostet|\bpreise\b", re.I),
+        r"|preisliste|\bangebot\b|was\s+kostet|\bpreise\b|wie\s+teuer|wie\s+lange\s+dauert", re.I),
      re.compile(r"\b(?:bieten|angebot|leistungen|behandlungen|dienstleistungen|preisliste|kostet|preise|"
-                r"alles|denn|an)\b", re.I)),
+                r"alles|denn|an|teuer|lange|dauert)\b", re.I)),
     ("goodbye", re.compile(
         r"tschüss|tschüs|ciao|auf\s+wiederh\w+|auf\s+wiedersehen|das\s+war['’]?s|vergessen\s+sie\s+es"
         r"|schönen\s+tag\s+noch|bis\s+dann\b", re.I),
@@ -225,6 +225,8 @@ def understand(turn: str | None, name_asked: bool = False) -> Understanding:
             word.label = "unplaced"  # a lone number is exactly what must not be guessed
     result.wish = result.intent == "book" or bool(result.dates)
     result.service, result.replaced_service = _service(words, result.wish)
+    # "Einen Damenschnitt bitte.": a salon word alone is a wish too ("Kartoffelsalat" is not)
+    result.wish = result.wish or any(w.label == "service" and is_service_word(w.text.lower()) for w in words)
     return result
 
 

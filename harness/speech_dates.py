@@ -36,8 +36,9 @@ _NEXT = rf"(?:n{_AE}chste[nmrs]?|kommende[nmrs]?|{_UE}bern{_AE}chste[nmrs]?|dies
 WEEK_QUALIFIER = rf"(?:{_NEXT}\s+woche|in\s+{CARDINAL}\s+wochen?)"
 _IN_DAYS = rf"in\s+{CARDINAL}\s+(?:tagen|tag|wochen|woche)"
 _RELATIVE_DAY = rf"(?:heute|{_UE}bermorgen|(?<!guten\s)morgen(?!s\b))"
-_TIME_NUMBER = _alt("eins", "ein", "zwei", "drei", "vier", "fünf", "fuenf", "sechs", "sieben", "acht",
-                    "neun", "zehn", "elf", "zwölf", "zwoelf", r"\d{1,2}(?:[:.]\d{2})?")
+_TIME_NUMBER = _alt("dreizehn", "vierzehn", "fünfzehn", "fuenfzehn", "sechzehn", "siebzehn", "achtzehn",
+                    "neunzehn", "zwanzig", "eins", "ein", "zwei", "drei", "vier", "fünf", "fuenf", "sechs",
+                    "sieben", "acht", "neun", "zehne?", "elfe?", "zwölfe?", "zwoelf", r"\d{1,2}(?:[:.]\d{2})?")
 _MINUTE_WORD = _alt("fünf", "fuenf", "zehn", "zwanzig", "viertel", r"\d{1,2}")
 _MINUTES_AFTER = _alt("fünfzehn", "fuenfzehn", "dreißig", "dreissig", "fünfundvierzig", "zehn", "zwanzig",
                       "fünf", r"\d{1,2}")
@@ -71,7 +72,8 @@ TIME = re.compile("|".join([
     rf"\b(?:nach|vor)\s+{_TIME_NUMBER}\s*uhr(?:\s+{_MINUTES_AFTER}\b)?",
     rf"\b{_TIME_NUMBER}\s*uhr(?:\s+{_MINUTES_AFTER}\b)?",
     r"\b\d{1,2}:\d{2}\b",
-    rf"\b(?:am\s+|in\s+der\s+|(?:so\s+)?gegen\s+|am\s+frühen\s+|am\s+späten\s+|am\s+fruehen\s+)?{_PART_OF_DAY}\b",
+    rf"(?<!guten\s)\b(?:am\s+|in\s+der\s+|(?:so\s+)?gegen\s+|am\s+frühen\s+|am\s+späten\s+|am\s+fruehen\s+)?"
+    rf"{_PART_OF_DAY}\b",
 ]), re.IGNORECASE)
 _PART_ONLY = re.compile(rf"(?:am\s+|in\s+der\s+)?{_PART_OF_DAY}", re.IGNORECASE)
 # "X statt Y": the words after it were replaced by the caller, not wished for.

@@ -9,7 +9,7 @@ from __future__ import annotations
 # Grammar, politeness, greetings, hesitation and everyday verbs: they carry no booking data.
 FILLER = frozenset("""
 ähm äh ähem hm hmm öhm mhm naja na also ach ok okay oh so tja eh gut schön prima super toll
-hallo halli hallöchen schönen schöne guten gute tag morgen abend grüß gruß grüezi gott servus moin moinsen tach tschuldigung
+hi hey i an rum herum rein besten liebsten gleiche gleichen selbe selben uhrzeit hallo halli hallöchen schönen schöne guten gute tag morgen abend grüß gruß grüezi gott servus moin moinsen tach tschuldigung
 entschuldigung entschuldigen sie verzeihung bitte bittschön bitteschön danke dankeschön vielen dank herzlichen
 lieben liebe freundlich freundlichen gerne gern sehr ganz mal eben halt eigentlich übrigens nochmal noch einmal
 ich du er es wir ihr sie mir mich mein meine meinen meinem meiner meines uns unser unsere ihnen ihre ihren ihrem
@@ -36,6 +36,7 @@ denke glaube finde hoffe dachte dachten schauen gucken nachschauen nachsehen
 fragen frage wollte nur kurz anrufen rufe rufen angerufen nummer telefonnummer handynummer erreichbar
 wegen wenn's wenns nämlich brauch hätt 'nen nen ne 'ne ihn sie's fragen ob sondern aber nicht
 irgendwas was etwas vielleicht kurzfristig dringend schnell möglichst spontan
+erreichen erreicht erreichbar mobil handy festnetz rückruf zurückrufen mobilnummer
 unter name namen vorname nachname heiße spricht apparat van de da di del ten ter dos
 """.split())  # noqa: SIM905 - a word list reads better as text
 

@@ -16,6 +16,7 @@ CONTEXT = frozenset("""
 heirate heiraten hochzeit feier party geburtstag jubiläum urlaub fest taufe abiball ball event
 verabredung vorstellungsgespräch date wochen tagen woche tage
 arbeit arbeite schicht dienst krank erkältet verhindert dazwischengekommen dazwischen gekommen leider
+schule kita uni mittagspause feierabend büro
 kundin kunde stammkundin stammkunde letztes mal
 """.split())  # noqa: SIM905
 
@@ -30,12 +31,14 @@ _SPELLED = (r"(?:\s*,?\s*(?:mit|wie)\s+(?:ei|ai|ey|ay|dt|tt|th|ph|ie|ä|ö|ü|ß
             r"(?:\s+geschrieben)?\b)?")
 _CUE_BEFORE = re.compile(
     r"(?i:\b(?:mein\s+name\s+(?:ist|lautet|wäre)|ich\s+hei(?:ß|ss)e|hier\s+(?:ist|spricht)(?:\s+(?:die|der))?"
-    r"|(?:der\s+|mein\s+)?name\s*(?::|ist|lautet)|ich\s+bin\s+(?:die|der)|ich\s+bin|auf\s+(?:den\s+)?namen"
+    r"|(?:der\s+|mein\s+)?(?:nach|familien|vor)?name\s*(?::|ist|lautet)?|ich\s+bin\s+(?:die|der)|ich\s+bin|auf\s+(?:den\s+)?namen"
     r"|mit\s+namen|es\s+spricht|am\s+apparat\s+ist)\s*:?\s+)"
     rf"(?:(?i:frau|herr)\s+)?({_NAME}){_SPELLED}")
 _CUE_AFTER = re.compile(
     rf"(?:^|(?<=[\s,.!?]))({_NAME}){_SPELLED}\s+(?i:ist\s+mein\s+name|mein\s+name|am\s+apparat|hier(?=\s*[,.!?]|$)"
     r"|spricht(?=\s*[,.!?]|$))")
+_VORNAME = re.compile(rf"(?i:vorname\s*(?::|ist|lautet)?\s*)({_WORD})")
+_NACHNAME = re.compile(rf"(?i:(?:nach|familien)name\s*(?::|ist|lautet)?\s*)({_WORD})")
 _SENTENCE_NAME = re.compile(rf"(?:(?<=[,.!?])|^)\s*(?:(?i:frau|herr)\s+)?({_NAME}){_SPELLED}\s*(?=[.!?]|$)")
 
 _DIGITS = {"null": "0", "eins": "1", "zwei": "2", "zwo": "2", "drei": "3", "vier": "4", "fünf": "5",
@@ -66,6 +69,11 @@ def name_spans(text: str, taken: list[tuple[int, int]], asked: bool = False) -> 
             if name and _plausible(name) and (asked or match.start(1) > 0):
                 found.append((match.start(1), match.end(), name))
     found = [f for f in found if not any(s <= f[0] < e for s, e in taken)]
+    first, last = _VORNAME.search(text), _NACHNAME.search(text)
+    if first and last and _plausible(first.group(1)) and _plausible(last.group(1)):
+        # "Nachname Schmidt, Vorname Klaus": one person, said in two parts
+        found.append((max(first.start(), last.start()), max(first.end(), last.end()),
+                      f"{first.group(1)} {last.group(1)}"))
     for start, end, name in list(found):
         # "Meier mit ei": a spelling hint for a name said elsewhere in the turn
         for hint in re.finditer(rf"\b{re.escape(name.split()[-1])}{_SPELLED[:-1]}", text):
