@@ -18,7 +18,7 @@ from harness.callers import CallerIdentity
 from harness.results import CallRecord, FunctionCallRecord, Utterance
 from harness.retell import LiveCall, RetellPlatform
 from harness.scenario import Policy
-from harness.speech import DateMention, Intent, Understanding, bare_name, spoken_clock, understand
+from harness.speech import DateMention, Intent, Understanding, bare_name, spoken_clock, understand, wishes
 
 GREETING = "Salon Haarmonie, guten Tag! Wie kann ich Ihnen helfen?"
 ASK_SERVICE = "Welche Leistung darf ich für Sie eintragen?"
@@ -97,6 +97,7 @@ class SimulatedAgent:
         self._caller = caller
         self._policy = policy
         self._s = _State()
+        self._pending: list[str] = []  # further wishes of a turn, served once the first is done
         self.last_heard: Understanding | None = None
 
     @property
@@ -104,6 +105,24 @@ class SimulatedAgent:
         return self._s.ended
 
     async def respond(self, turn: str | None) -> str:
+        """Answer a caller turn; several wishes in it are served one after the other."""
+        pieces = wishes(turn) if turn else [turn]
+        if len(pieces) > 1:
+            # A piece the agent cannot place stops everything: guessing around it is worse.
+            unplaced = [w for p in pieces for w in understand(p).unplaced]
+            if unplaced:
+                self.last_heard = understand(turn)
+                return ASK_WHAT_MEANT
+        self._pending += pieces[1:]
+        said = [await self._respond_one(pieces[0])]
+        while self._pending and self._s.intent is None and self._s.awaiting is None and not self._s.ended:
+            said[-1] = said[-1].removesuffix(ANYTHING_ELSE).strip() or said[-1]
+            said.append(await self._respond_one(self._pending.pop(0)))
+        if len(pieces) > 1:
+            self.last_heard = understand(turn)
+        return " ".join(said)
+
+    async def _respond_one(self, turn: str | None) -> str:
         heard = understand(turn, name_asked=self._s.awaiting == "name")
         self.last_heard = heard
         if heard.unplaced:

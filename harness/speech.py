@@ -230,6 +230,29 @@ def understand(turn: str | None, name_asked: bool = False) -> Understanding:
     return result
 
 
+_CLAUSE_END = re.compile(r"(?<=[.!?;])\s+|\s+und\s+(?=(?:dann|außerdem|ausserdem|noch|gleich|auch|ich|einen|eine|"
+                         r"wann|welche|hab|habe|können|könnten|bitte)\b)", re.I)
+
+
+def wishes(turn: str | None) -> list[str]:
+    """A turn cut into its wishes: "Sagen Sie den Termin morgen ab, und dann hätte ich gern …" is two.
+
+    Pieces without a wish of their own (greetings, a name) stay with their neighbour, and so do
+    pieces of the same wish, so a turn with one wish is never cut."""
+    text = (turn or "").strip()
+    cuts = [0, *[x for m in _CLAUSE_END.finditer(text) for x in (m.start(), m.end())], len(text)]
+    spans = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts), 2) if text[cuts[i]:cuts[i + 1]].strip()]
+    merged: list[tuple[int, int, Intent | None]] = []
+    for start, end in spans:
+        intents = understand(text[start:end]).intents
+        intent = intents[0] if len(intents) == 1 else None
+        if merged and (intent is None or merged[-1][2] in (None, intent)):
+            merged[-1] = (merged[-1][0], end, merged[-1][2] or intent)
+        else:
+            merged.append((start, end, intent))
+    return [text[start:end] for start, end, _ in merged] or [text]
+
+
 def service_phrase(text: str) -> str | None:
     """The service phrase of a text, as `understand` reads it (kept for callers of the old API)."""
     return understand(text).service

@@ -179,3 +179,10 @@ async def test_caller_number_only_when_the_caller_says_it(salon: FakeSalon) -> N
 async def test_next_week_qualifier_reaches_the_core(salon: FakeSalon) -> None:
     record = await call(salon, ["Ich bräuchte nächste Woche Freitag um zehn einen Herrenschnitt"])
     assert record.functions[0].args["date_time"] == "nächste Woche Freitag um zehn"
+
+
+async def test_several_wishes_in_one_turn_are_served_in_order(salon: FakeSalon) -> None:
+    record = await call(salon, ["Was bieten Sie denn an? Und ich hätte gern einen Herrenschnitt morgen um 11 Uhr, "
+                                "mein Name ist Jana Schulz."])
+    assert [f.name for f in record.functions] == ["get_available_services", "check_availability", "book_appointment"]
+    assert record.outcome == "booked"

@@ -123,3 +123,14 @@ def test_words_that_fit_nowhere_are_reported_not_guessed() -> None:
     labels = {w.text: w.label for w in understand("Ähm, also, einen Herrenschnitt morgen um 10, Jana Schulz.").words}
     assert labels["Ähm"] == "filler" and labels["Herrenschnitt"] == "service" and labels["Jana"] == "name"
     assert labels["morgen"] == "date"
+
+
+def test_a_turn_is_cut_into_its_wishes_only_where_the_wish_changes() -> None:
+    from harness.speech import wishes
+
+    assert wishes("Ich möchte meinen Termin morgen absagen, und dann hätte ich gern einen Herrenschnitt.") == [
+        "Ich möchte meinen Termin morgen absagen,", "dann hätte ich gern einen Herrenschnitt."]
+    assert wishes("Hab ich morgen was bei Ihnen? Und ich bräuchte noch eine Tönung.") == [
+        "Hab ich morgen was bei Ihnen?", "Und ich bräuchte noch eine Tönung."]
+    one = "Hallo, hier ist Jana Schulz. Ich hätte gern einen Herrenschnitt und einen Bart."
+    assert wishes(one) == [one]
