@@ -18,7 +18,15 @@ from harness.callers import CallerIdentity
 from harness.results import CallRecord, FunctionCallRecord, Utterance
 from harness.retell import LiveCall, RetellPlatform
 from harness.scenario import Policy
-from harness.speech import DateMention, Intent, Understanding, bare_name, spoken_clock, understand, wishes
+from harness.speech import (
+    DateMention,
+    Intent,
+    Understanding,
+    bare_name,
+    spoken_clock,
+    understand,
+    wishes,
+)
 
 GREETING = "Salon Haarmonie, guten Tag! Wie kann ich Ihnen helfen?"
 ASK_SERVICE = "Welche Leistung darf ich für Sie eintragen?"
