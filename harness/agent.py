@@ -114,14 +114,14 @@ class SimulatedAgent:
 
     async def respond(self, turn: str | None) -> str:
         """Answer a caller turn; several wishes in it are served one after the other."""
-        pieces = wishes(turn) if turn else [turn]
+        pieces: list[str | None] = list(wishes(turn)) if turn else [turn]
         if len(pieces) > 1:
             # A piece the agent cannot place stops everything: guessing around it is worse.
-            unplaced = [w for p in pieces for w in understand(p).unplaced]
+            unplaced = [w for piece in pieces for w in understand(piece).unplaced]
             if unplaced:
                 self.last_heard = understand(turn)
                 return ASK_WHAT_MEANT
-        self._pending += pieces[1:]
+        self._pending += [p for p in pieces[1:] if p]
         said = [await self._respond_one(pieces[0])]
         while self._pending and self._s.intent is None and self._s.awaiting is None and not self._s.ended:
             said[-1] = said[-1].removesuffix(ANYTHING_ELSE).strip() or said[-1]

@@ -120,8 +120,7 @@ def date_mentions(text: str, spans: list[tuple[int, int, str]]) -> list[DateMent
                 and _PART_ONLY.fullmatch(current.time) and not _PART_ONLY.fullmatch(words):
             current.time, current.end = f"{current.time} {words}", end  # "nachmittags um drei"
             continue
-        fresh = current is None or getattr(current, kind) is not None or corrected
-        if fresh:
+        if current is None or getattr(current, kind) is not None or corrected:
             lead_words = re.findall(r"[\wäöüß]+", text[:start].lower())
             current = DateMention(lead=lead_words[-1] if lead_words else None,
                                   replaced=bool(REPLACED.search(" ".join(lead_words[-2:]))))
