@@ -127,7 +127,8 @@ def _service(words: list[Word], wish: bool) -> tuple[str | None, str | None]:
     current: list[Word] = []
     for index, word in enumerate(words):
         lowered = word.text.lower()
-        candidate = word.label == "unplaced" and word.text not in ",.!?;:"
+        # a lone number is exactly what must not be guessed: it stays unplaced
+        candidate = word.label == "unplaced" and word.text not in ",.!?;:" and not lowered.isdigit()
         glue = word.label in ("unplaced", "filler") and (lowered in CONNECTORS or word.text == ",")
         inside = glue and bool(current) and index + 1 < len(words) and words[index + 1].label == "unplaced"
         if (candidate and lowered not in CONNECTORS) or inside:
@@ -221,8 +222,6 @@ def understand(turn: str | None, name_asked: bool = False) -> Understanding:
             word.label = "context"
         elif lowered in FILLER and not is_service_word(lowered):
             word.label = "filler"
-        elif lowered.isdigit() and len(lowered) <= 2:
-            word.label = "unplaced"  # a lone number is exactly what must not be guessed
     result.wish = result.intent == "book" or bool(result.dates)
     result.service, result.replaced_service = _service(words, result.wish)
     # "Einen Damenschnitt bitte.": a salon word alone is a wish too ("Kartoffelsalat" is not)

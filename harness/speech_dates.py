@@ -123,7 +123,8 @@ def date_mentions(text: str, spans: list[tuple[int, int, str]]) -> list[DateMent
         if current is None or getattr(current, kind) is not None or corrected:
             lead_words = re.findall(r"[\wäöüß]+", text[:start].lower())
             current = DateMention(lead=lead_words[-1] if lead_words else None,
-                                  replaced=bool(REPLACED.search(" ".join(lead_words[-2:]))))
+                                  replaced=bool(REPLACED.search(" ".join(lead_words[-2:])))
+                                  or (bool(lead_words) and lead_words[-1] == "nicht"))  # "…, nicht Dienstag"
             mentions.append(current)
         setattr(current, kind, words)
         current.end = end

@@ -34,6 +34,8 @@ sagen sage sagt gesagt meinte meine meinen gemeint heißt heiße heisse wissen w
 geht's gehts hätt's wär's gibt's das's ginge schaffen
 denke glaube finde hoffe dachte dachten schauen gucken nachschauen nachsehen
 fragen frage wollte nur kurz anrufen rufe rufen angerufen nummer telefonnummer handynummer erreichbar
+alte alten uhrzeit uhrzeiten zeiten danach vorher anschließend davor offen geöffnet geschlossen auf
+natürlich selbstverständlich eigentlich klar mal
 wegen wenn's wenns nämlich brauch hätt 'nen nen ne 'ne ihn sie's fragen ob sondern aber nicht
 irgendwas was etwas vielleicht kurzfristig dringend schnell möglichst spontan
 erreichen erreicht erreichbar mobil handy festnetz rückruf zurückrufen mobilnummer

@@ -37,6 +37,9 @@ _CUE_BEFORE = re.compile(
 _CUE_AFTER = re.compile(
     rf"(?:^|(?<=[\s,.!?]))({_NAME}){_SPELLED}\s+(?i:ist\s+mein\s+name|mein\s+name|am\s+apparat|hier(?=\s*[,.!?]|$)"
     r"|spricht(?=\s*[,.!?]|$))")
+# Surnames that hold a salon stem; a service word itself ("Damenschnitt", "Tönung") is never one.
+_SURNAME = re.compile(r"(?:er|mann|ler|el|e|i|l)$")
+_LAST_FIRST = re.compile(rf"\s*({_WORD})\s*,\s*({_WORD})\s*[.!]?\s*")
 _VORNAME = re.compile(rf"(?i:vorname\s*(?::|ist|lautet)?\s*)({_WORD})")
 _NACHNAME = re.compile(rf"(?i:(?:nach|familien)name\s*(?::|ist|lautet)?\s*)({_WORD})")
 _SENTENCE_NAME = re.compile(rf"(?:(?<=[,.!?])|^)\s*(?:(?i:frau|herr)\s+)?({_NAME}){_SPELLED}\s*(?=[.!?]|$)")
@@ -47,10 +50,13 @@ _DIGIT = r"(?:\d|null|eins|zwei|zwo|drei|vier|fünf|fuenf|sechs|sieben|acht|neun
 _PHONE = re.compile(rf"(?:\+|\bplus\s+|\b(?=0|null))(?:{_DIGIT}[\s/\-]*){{6,16}}", re.IGNORECASE)
 
 
-def _plausible(name: str) -> bool:
+def _plausible(name: str, cued: bool = False) -> bool:
+    """Not an everyday or salon word. After a cue ("Mein Name ist Schneider") a name may contain a
+    salon stem; without one it may not ("…, Damenschnitt.")."""
     parts = [p for p in re.split(r"\s+", name) if p.lower() not in {"von", "van", "de", "zu", "der"}]
     return bool(parts) and not any(p.lower().rstrip("’'") in FILLER or p.lower() in _NOT_NAMES
-                                   or is_service_word(p.lower()) for p in parts)
+                                   or (is_service_word(p.lower()) and not (cued and _SURNAME.search(p)))
+                                   for p in parts)
 
 
 def name_spans(text: str, taken: list[tuple[int, int]], asked: bool = False) -> list[tuple[int, int, str]]:
@@ -59,9 +65,14 @@ def name_spans(text: str, taken: list[tuple[int, int]], asked: bool = False) -> 
     found: list[tuple[int, int, str]] = []
     for pattern in (_CUE_BEFORE, _CUE_AFTER):
         for match in pattern.finditer(text):
-            name = _trim(match.group(1))
-            if name and _plausible(name):
+            name = _trim(match.group(1), cued=True)
+            if name and _plausible(name, cued=True):
                 found.append((match.start(), match.end(), name))
+    reversed_name = _LAST_FIRST.fullmatch(text)
+    if asked and not found and reversed_name and _plausible(reversed_name.group(1)) \
+            and _plausible(reversed_name.group(2)):
+        # "Becker, Thomas." as the answer to "Auf welchen Namen?"
+        return [(0, len(text), f"{reversed_name.group(2)} {reversed_name.group(1)}")]
     if not found and (asked or re.search(r"[,.!?]", text.strip().rstrip(".!?"))):
         # "Einen Herrenschnitt morgen um zehn, Jana Schulz." — a sentence that is only a name
         for match in _SENTENCE_NAME.finditer(text):
@@ -83,10 +94,10 @@ def name_spans(text: str, taken: list[tuple[int, int]], asked: bool = False) -> 
     return found
 
 
-def _trim(name: str) -> str:
+def _trim(name: str, cued: bool = False) -> str:
     """Drop words after the name that merely start the next clause ("Jana Schulz Und …")."""
     parts = name.split()
-    while parts and not _plausible(parts[-1]):
+    while parts and not _plausible(parts[-1], cued):
         parts.pop()
     return " ".join(parts)
 

@@ -134,3 +134,16 @@ def test_a_turn_is_cut_into_its_wishes_only_where_the_wish_changes() -> None:
         "Hab ich morgen was bei Ihnen?", "Und ich bräuchte noch eine Tönung."]
     one = "Hallo, hier ist Jana Schulz. Ich hätte gern einen Herrenschnitt und einen Bart."
     assert wishes(one) == [one]
+
+
+def test_surnames_with_salon_stems_after_a_cue_and_last_name_first() -> None:
+    assert understand("Schneider mein Name, ich hätte gerne einen Termin zum Haare färben.").name == "Schneider"
+    assert understand("Mein Name ist Tönung").name is None  # a service word is never a name, cue or not
+    assert understand("Becker, Thomas.", name_asked=True).name == "Thomas Becker"
+
+
+def test_a_lone_number_is_asked_back_and_a_negated_day_is_replaced() -> None:
+    heard = understand("Nein, um 11 kann ich nicht, geht auch 12?")
+    assert heard.unplaced == ["12"] and heard.service is None
+    days = understand("Sorry, ich meinte natürlich Mittwoch, nicht Dienstag.").dates
+    assert [(d.phrase(), d.replaced) for d in days] == [("Mittwoch", False), ("Dienstag", True)]
