@@ -7,6 +7,7 @@ from datetime import datetime
 
 import httpx
 import pytest
+from retell import Retell
 from retell.lib.webhook_auth import symmetric
 from retell.types.llm_response import GeneralToolCustomTool
 from retell.types.phone_call_response import PhoneCallResponse
@@ -38,6 +39,7 @@ def test_signatures_agree_with_the_sdks_signing_function() -> None:
     assert by_sdk == sign("key_abc", body.encode(), 1_760_000_000_000)
     assert verify(body.encode(), "key_abc", by_sdk, now_ms=1_760_000_000_000)
     assert symmetric["verify"](body, "key_abc", sign("key_abc", body.encode()))
+    assert Retell(api_key="key_abc").verify(body, "key_abc", sign("key_abc", body.encode()))  # the client's own check
     assert not verify(body.encode(), "other", by_sdk, now_ms=1_760_000_000_000)
 
 
