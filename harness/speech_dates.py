@@ -61,6 +61,7 @@ DAY = re.compile("|".join([
     r"\b(?:am\s+|den\s+|zum\s+|vom\s+)?\d{1,2}\.\d{1,2}\.(?:\d{2,4})?(?!\d)",
     # "am dritten", "am 5." alone: the next such day of a month (not "den dritten": a choice)
     rf"\b(?:am|zum)\s+(?:\d{{1,2}}\.(?!\d)|{ORDINAL_WORD}\b)(?!\s+(?:termin|uhr|vorschlag))",
+    r"\b(?:für\s+|fuer\s+)?den\s+\d{1,2}\.(?!\d)",
     r"\b(?:am\s+|übers\s+|uebers\s+)?wochenende\b",
 ]), re.IGNORECASE)
 TIME = re.compile("|".join([
@@ -117,8 +118,8 @@ def date_mentions(text: str, spans: list[tuple[int, int, str]]) -> list[DateMent
         # a new moment after a second day/time, or after a correction between the parts
         corrected = re.search(r"\b(?:nein|nee|ne|doch|lieber|oder|statt|auf|von)\b", before, re.IGNORECASE)
         if current is not None and kind == "time" and current.time and not corrected \
-                and _PART_ONLY.fullmatch(current.time) and not _PART_ONLY.fullmatch(words):
-            current.time, current.end = f"{current.time} {words}", end  # "nachmittags um drei"
+                and bool(_PART_ONLY.fullmatch(current.time)) != bool(_PART_ONLY.fullmatch(words)):
+            current.time, current.end = f"{current.time} {words}", end  # "nachmittags um drei", "um 8 morgens"
             continue
         if current is None or getattr(current, kind) is not None or corrected:
             lead_words = re.findall(r"[\wäöüß]+", text[:start].lower())

@@ -36,6 +36,7 @@ denke glaube finde hoffe dachte dachten schauen gucken nachschauen nachsehen
 fragen frage wollte nur kurz anrufen rufe rufen angerufen nummer telefonnummer handynummer erreichbar
 alte alten uhrzeit uhrzeiten zeiten danach vorher anschließend davor offen geöffnet geschlossen auf
 natürlich selbstverständlich eigentlich klar mal
+zwar vorhin gestern vorgestern neulich kürzlich glaub glaube denk denke nehm viel viele wieviel wievielen
 wegen wenn's wenns nämlich brauch hätt 'nen nen ne 'ne ihn sie's fragen ob sondern aber nicht
 irgendwas was etwas vielleicht kurzfristig dringend schnell möglichst spontan
 erreichen erreicht erreichbar mobil handy festnetz rückruf zurückrufen mobilnummer

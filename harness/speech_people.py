@@ -17,7 +17,7 @@ heirate heiraten hochzeit feier party geburtstag jubiläum urlaub fest taufe abi
 verabredung vorstellungsgespräch date wochen tagen woche tage
 arbeit arbeite schicht dienst krank erkältet verhindert dazwischengekommen dazwischen gekommen leider
 schule kita uni mittagspause feierabend büro
-kundin kunde stammkundin stammkunde letztes mal
+kundin kunde stammkundin stammkunde neukundin neukunde letztes mal
 """.split())  # noqa: SIM905
 
 _WORD = r"[A-ZÄÖÜ][\wäöüß'’\-]+"
@@ -30,7 +30,9 @@ frau herr familie
 _SPELLED = (r"(?:\s*,?\s*(?:mit|wie)\s+(?:ei|ai|ey|ay|dt|tt|th|ph|ie|ä|ö|ü|ß|ck|[a-zäöü](?:[\s\-][a-zäöü]){0,3})"
             r"(?:\s+geschrieben)?\b)?")
 _CUE_BEFORE = re.compile(
-    r"(?i:\b(?:mein\s+name\s+(?:ist|lautet|wäre)|ich\s+hei(?:ß|ss)e|hier\s+(?:ist|spricht)(?:\s+(?:die|der))?"
+    r"(?i:\b(?:mein\s+name\s+(?:ist|lautet|wäre)|ich\s+hei(?:ß|ss)e"
+    r"|hier\s+(?:ist|spricht)(?:\s+(?:nochmal|noch\s+mal|wieder|einmal))?(?:\s+(?:die|der))?"
+    r"|ich\s+bin['’]s\s*,?(?:\s+(?:die|der))?"
     r"|(?:der\s+|mein\s+)?(?:nach|familien|vor)?name\s*(?::|ist|lautet)?|ich\s+bin\s+(?:die|der)|ich\s+bin|auf\s+(?:den\s+)?namen"
     r"|mit\s+namen|es\s+spricht|am\s+apparat\s+ist)\s*:?\s+)"
     rf"(?:(?i:frau|herr)\s+)?({_NAME}){_SPELLED}")
@@ -55,6 +57,7 @@ def _plausible(name: str, cued: bool = False) -> bool:
     salon stem; without one it may not ("…, Damenschnitt.")."""
     parts = [p for p in re.split(r"\s+", name) if p.lower() not in {"von", "van", "de", "zu", "der"}]
     return bool(parts) and not any(p.lower().rstrip("’'") in FILLER or p.lower() in _NOT_NAMES
+                                   or p.lower() in CONTEXT
                                    or (is_service_word(p.lower()) and not (cued and _SURNAME.search(p)))
                                    for p in parts)
 

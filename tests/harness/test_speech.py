@@ -147,3 +147,16 @@ def test_a_lone_number_is_asked_back_and_a_negated_day_is_replaced() -> None:
     assert heard.unplaced == ["12"] and heard.service is None
     days = understand("Sorry, ich meinte natürlich Mittwoch, nicht Dienstag.").dates
     assert [(d.phrase(), d.replaced) for d in days] == [("Mittwoch", False), ("Dienstag", True)]
+
+
+@pytest.mark.parametrize(("turn", "name", "dates"), [
+    ("Hallo, ich bin's, die Maria Huber. Strähnchen, nächsten Freitag um zehn.", "Maria Huber",
+     ["nächsten Freitag um zehn"]),
+    ("Eine Brautfrisur, und zwar am Samstag, den 20. Juni, um 8 Uhr morgens.", None,
+     ["am Samstag", "den 20. Juni um 8 Uhr morgens"]),
+    ("Ich bin Neukundin und hätte gern einen Damenschnitt übermorgen um 10.", None, ["übermorgen um 10"]),
+    ("Für den 15. um 10 Uhr hätte ich gern eine Dauerwelle.", None, ["Für den 15. um 10 Uhr"]),
+])
+def test_more_everyday_phrasings(turn: str, name: str | None, dates: list[str]) -> None:
+    heard = understand(turn)
+    assert heard.name == name and [d.phrase() for d in heard.dates] == dates and not heard.unplaced
