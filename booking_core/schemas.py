@@ -91,6 +91,10 @@ _FUNCTIONS: dict[str, tuple[str, list[str], list[str]]] = {
 }
 
 
+# Retell's custom tool (retell-sdk 6.2.13, retell/types/llm_create_params.py GeneralToolCustomTool):
+# timeout_ms per attempt, 1 s to 10 min, default 2 min; max_retry 0-5, default 0, exponential backoff
+# with jitter; headers may name dynamic variables ({{call_id}}, {{user_number}}: docs.retellai.com
+# build/dynamic-variables, default system variables).
 TOOL_TIMEOUT_MS = 8000
 TOOL_MAX_RETRY = 2
 CALL_ID_HEADER = "X-Retell-Call-Id"
