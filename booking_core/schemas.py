@@ -149,6 +149,17 @@ _FUNCTIONS: dict[str, tuple[str, list[str], list[str]]] = {
 }
 
 
+# Retell's custom tool (retell-sdk 6.2.13, retell/types/llm_create_params.py GeneralToolCustomTool):
+# timeout_ms per attempt, 1 s to 10 min, default 2 min; max_retry 0-5, default 0, exponential backoff
+# with jitter; headers may name dynamic variables ({{call_id}}, {{user_number}}: docs.retellai.com
+# build/dynamic-variables, default system variables).
+TOOL_TIMEOUT_MS = 8000
+TOOL_MAX_RETRY = 2
+CALL_ID_HEADER = "X-Retell-Call-Id"
+CALLER_NUMBER_HEADER = "X-Retell-User-Number"
+TOOL_HEADERS = {CALL_ID_HEADER: "{{call_id}}", CALLER_NUMBER_HEADER: "{{user_number}}"}
+
+
 def retell_tools(base_url: str) -> list[dict[str, Any]]:
     """Retell custom-function definitions pointing at this webhook."""
     tools = []
@@ -160,7 +171,13 @@ def retell_tools(base_url: str) -> list[dict[str, Any]]:
             "url": f"{base_url.rstrip('/')}/api/retell/{name.replace('_', '-')}",
             "speak_during_execution": name != "get_available_services",
             "speak_after_execution": True,
-            "timeout_ms": 8000,
+            # The core answers within its own 1.6 s budget even when Cal.com hangs; 8 s per attempt
+            # only cuts off a dead webhook, far below Retell's 2 min default that leaves callers in silence.
+            "timeout_ms": TOOL_TIMEOUT_MS,
+            # Every function is idempotent per (call id, function, args), so a lost answer may be retried.
+            "max_retry": TOOL_MAX_RETRY,
+            # With args_at_root there is no call object: Retell fills these from its dynamic variables.
+            "headers": dict(TOOL_HEADERS),
             "parameters": {
                 "type": "object",
                 "properties": {arg: {"type": "string", "description": _ARG_DOCS[arg]} for arg in args},

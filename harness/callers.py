@@ -19,7 +19,20 @@ class CallerIdentity:
 
     def placeholders(self) -> dict[str, str]:
         return {"name": self.name, "first_name": self.first_name, "last_name": self.last_name,
-                "phone": self.phone}
+                "phone": self.phone, "phone_national": _national(self.phone),
+                "phone_words": " ".join(_DIGIT_WORDS[d] for d in _national(self.phone) if d.isdigit())}
+
+
+_DIGIT_WORDS = dict(zip("0123456789", ["null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht",
+                                       "neun"], strict=True))
+
+
+def _national(phone: str) -> str:
+    """+4915112345678 → '0151 12345678', as a caller says their own number."""
+    if not phone.startswith("+49"):
+        return phone
+    digits = "0" + phone[3:]
+    return f"{digits[:4]} {digits[4:]}"
 
 
 def stable_seed(*parts: object) -> int:

@@ -20,8 +20,11 @@ from booking_core.entrypoints.deps import CoreDep
 from booking_core.entrypoints.signature import verify
 from booking_core.observability import FUNCTION_LATENCY, log
 from booking_core.schemas import (
+    CALL_ID_HEADER,
     CALL_ID_MAX,
+    CALLER_NUMBER_HEADER,
     FUNCTION_NAMES,
+    PHONE_MAX,
     CallEvent,
     FunctionAnswer,
     FunctionArgs,
@@ -69,12 +72,12 @@ async def _signed_body(request: Request, core: Core) -> bytes | JSONResponse:
     return body
 
 
-def _storable_call_id(call_id: str) -> bool:
+def _storable_header(value: str, limit: int) -> bool:
     try:
-        storable(call_id)
+        storable(value)
     except ValueError:
         return False
-    return len(call_id) <= CALL_ID_MAX
+    return len(value) <= limit
 
 
 def _call_now(core: Core, call: RetellCall | None) -> datetime:
@@ -112,12 +115,16 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
         return _refuse("invalid_args", messages.invalid_args(), invalid=fields)
     except TypeError as exc:
         return _refuse("invalid_args", messages.invalid_args(), invalid=[str(exc)])
-    call_id = (call.call_id if call else None) or request.headers.get("x-retell-call-id")
-    if call_id is not None and not _storable_call_id(call_id):
+    call_id = (call.call_id if call else None) or request.headers.get(CALL_ID_HEADER)
+    if call_id is not None and not _storable_header(call_id, CALL_ID_MAX):
         return _refuse("invalid_args", messages.invalid_args(), invalid=["call_id"])
+    # args_at_root: no call object; the tool headers carry Retell's {{user_number}}
+    caller_phone = call.from_number if call else (request.headers.get(CALLER_NUMBER_HEADER) or None)
+    if caller_phone is not None and not _storable_header(caller_phone, PHONE_MAX):
+        return _refuse("invalid_args", messages.invalid_args(), invalid=["from_number"])
     ctx = CallContext(
         call_id=call_id,
-        caller_phone=call.from_number if call else None,
+        caller_phone=caller_phone,
         now=_call_now(core, call),
         idempotency_key=idempotency_key(call_id, name, args.model_dump(exclude_none=True)),
         fault=request.headers.get("x-callsim-fault") if core.settings.callsim_test_hooks else None,
