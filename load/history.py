@@ -259,6 +259,9 @@ async def _fill_postgres(url: str, size: HistorySize, bench_services: set[str], 
     parts = urlsplit(url)
     connection = await asyncpg.connect(f"postgresql://{parts.netloc}{parts.path}")
     try:
+        # Index builds after the COPY sort in memory; the exclusion constraint's GiST build over a
+        # million ranges took minutes with the default 64 MB.
+        await connection.execute("SET maintenance_work_mem = '1GB'")
         found = await connection.fetch("SELECT id, resource, name FROM services")
         existing = Existing([(r["id"], r["resource"]) for r in found])
         protected = {r["resource"] for r in found if r["name"] in bench_services}
