@@ -60,7 +60,7 @@ def make_lock(settings: Settings) -> SlotLock:
 
 
 def bootstrap(settings: Settings) -> Core:
-    engine = make_engine(settings.database_url, settings.db_pool_size)
+    engine = make_engine(settings.database_url, settings.db_pool_size, settings.db_pool_timeout_s)
     sessions = make_sessionmaker(engine)
 
     def uow() -> UnitOfWork:

@@ -1,4 +1,4 @@
-"""The core's commands: serve, db, services, reconcile, retell-tools."""
+"""The core's commands: serve, db, services, reconcile, prune, retell-tools."""
 
 from __future__ import annotations
 
@@ -211,6 +211,34 @@ def reconcile_command(
                      "`callsim reconcile --cancel-unknown` cancels them.[/yellow]")
     if report.errors or report.skipped:
         raise typer.Exit(1)
+
+
+def prune_command(
+    database_url: DatabaseUrl = None,
+    older_than_days: Annotated[float | None, typer.Option(
+        help="Delete what is older than this (default RETENTION_DAYS, 30).", min=0.0)] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Rows per transaction (default RETENTION_BATCH_SIZE).",
+                                                   min=1)] = None,
+) -> None:
+    """Delete function-call records and call events older than the retention age, in batches."""
+    from datetime import timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from booking_core.service_layer.retention import prune
+
+    settings = _settings(database_url)
+    days = settings.retention_days if older_than_days is None else older_than_days
+    if days <= 0:
+        errors.print("[red]--older-than-days must be more than 0[/red]")
+        raise typer.Exit(2)
+    try:
+        report = _with_core(settings, lambda core: prune(core, older_than=timedelta(days=days),
+                                                         batch_size=batch_size))
+    except SQLAlchemyError as exc:  # what was deleted so far stays deleted; a rerun goes on from there
+        errors.print(f"[red]prune failed: {type(exc).__name__}: {str(exc).splitlines()[0]}[/red]")
+        raise typer.Exit(1) from None
+    print(json.dumps(report.as_dict(), indent=2))
 
 
 def retell_tools_command(

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     # Connections one worker keeps open to PostgreSQL/MariaDB; callers beyond it wait up to 2 s.
     # workers × DB_POOL_SIZE must fit the server's max_connections.
     db_pool_size: int = Field(default=30, ge=1)
+    # How long a request waits its turn for a pooled connection before answering db_unavailable.
+    # Under a burst a caller should wait, not hear "technisches Problem": 5 s still leaves the
+    # Cal.com budget (1.3 s) inside Retell's 8 s tool timeout (schemas.retell_tools).
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
     redis_url: str | None = None
     calcom_base_url: str = "https://api.cal.com"
     calcom_api_key: str | None = None
@@ -73,6 +77,16 @@ class Settings(BaseSettings):
     unknown_recheck_s: list[float] = Field(default_factory=lambda: [3.0, 12.0, 60.0])
     unknown_settle_after_s: float = Field(default=120.0, ge=0)
     services_sync_on_start: bool = False
+    # Retention of Retell's function-call answers (kept for its retries, which come within seconds)
+    # and call events: older rows are deleted by the periodic task and by `callsim prune`.
+    retention_days: float = Field(default=30.0, gt=0)
+    retention_interval_s: float = Field(default=3600.0, ge=0)  # 0 = no periodic pruning
+    # Rows deleted per transaction, and the pause between two: short transactions, so bookings
+    # never queue behind a prune.
+    retention_batch_size: int = Field(default=1000, ge=1)
+    retention_pause_s: float = Field(default=0.05, ge=0)
+    # Batches per table in one periodic pass; what is left waits for the next pass.
+    retention_max_batches: int = Field(default=200, ge=1)
     alternatives_count: int = 3
     # How far ahead callers may book (Cal.com offers slots about a year ahead).
     booking_horizon_days: int = 365

@@ -88,7 +88,9 @@ class CallRow(Base):
     to_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
     status: Mapped[str] = mapped_column(String(32), default="ongoing")
     call: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now())
+    # Indexed for retention (migration 0002), like call_events.received_at and function_calls.created_at.
+    updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now(),
+                                                 index=True)
 
 
 class CallEventRow(Base):
@@ -99,7 +101,7 @@ class CallEventRow(Base):
     call_id: Mapped[str] = mapped_column(String(128), index=True)
     event: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    received_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    received_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), index=True)
 
 
 class FunctionCallRow(Base):
@@ -113,7 +115,7 @@ class FunctionCallRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # in_progress / done
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     lease_until: Mapped[datetime] = mapped_column(DateTime)
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), index=True)
 
 
 class LeaseRow(Base):

@@ -10,7 +10,14 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking_core.adapters.orm import AppointmentRow, CallEventRow, CallRow, CustomerRow, ServiceRow
+from booking_core.adapters.orm import (
+    AppointmentRow,
+    CallEventRow,
+    CallRow,
+    CustomerRow,
+    FunctionCallRow,
+    ServiceRow,
+)
 from booking_core.domain.model import TRANSITIONS, AppointmentStatus, Slot, to_utc_naive
 
 HOLDING = (AppointmentStatus.PENDING.value, AppointmentStatus.CONFIRMED.value)
@@ -225,3 +232,40 @@ class CallRepository:
     async def event(self, call_id: str, event: str) -> CallEventRow | None:
         return await self.session.scalar(select(CallEventRow).where(
             CallEventRow.call_id == call_id, CallEventRow.event == event))
+
+
+# Retention: (table, its key, the column that dates a row). Keys are read first and deleted by
+# key, a batch at a time: MariaDB refuses LIMIT inside an IN subquery, and a DELETE bounded by the
+# keys it names holds its row locks only for those rows.
+_FUNCTION_CALLS = cast(Table, FunctionCallRow.__table__)
+_CALL_EVENTS = cast(Table, CallEventRow.__table__)
+_CALL_ROWS = cast(Table, CallRow.__table__)
+PRUNABLE: dict[str, tuple[Table, str, str]] = {
+    "function_calls": (_FUNCTION_CALLS, "key", "created_at"),
+    "call_events": (_CALL_EVENTS, "id", "received_at"),
+    "calls": (_CALL_ROWS, "call_id", "updated_at"),
+}
+
+
+@cache
+def _stale_keys(table_name: str, batch: int) -> Any:
+    table, key, dated = PRUNABLE[table_name]
+    query = select(table.c[key]).where(table.c[dated] < bindparam("cutoff"))
+    if table_name == "function_calls":
+        # A claim still leased belongs to a request being answered: never pulled from under it.
+        query = query.where(table.c.lease_until < bindparam("now"))
+    return query.order_by(table.c[dated]).limit(batch)
+
+
+class RetentionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def delete_older(self, table_name: str, cutoff: datetime, now: datetime, batch: int) -> int:
+        """Delete up to `batch` rows of the table dated before `cutoff` (naive UTC); the count deleted."""
+        table, key, _ = PRUNABLE[table_name]
+        keys = list(await self.session.scalars(_stale_keys(table_name, batch), {"cutoff": cutoff, "now": now}))
+        if not keys:
+            return 0
+        result = await self.session.execute(table.delete().where(table.c[key].in_(keys)))
+        return int(result.rowcount)  # type: ignore[attr-defined]

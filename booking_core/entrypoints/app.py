@@ -18,6 +18,7 @@ from booking_core.entrypoints import health, retell
 from booking_core.entrypoints.timing import ServerTimingMiddleware
 from booking_core.observability import configure_logging, log
 from booking_core.service_layer.reconcile import reconcile
+from booking_core.service_layer.retention import prune_forever
 from booking_core.service_layer.services_admin import sync_from_calcom
 from booking_core.service_layer.serving import announce_serving
 
@@ -51,19 +52,17 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
         # moved out of the collector's sight, a full collection no longer walks them mid-request.
         gc.collect()
         gc.freeze()
-        reconciler = (asyncio.create_task(_reconcile_forever(active))
-                      if settings.reconcile_interval_s > 0 else None)
-        heartbeat = asyncio.create_task(announce_serving(active))
+        periodic = [asyncio.create_task(task(active)) for task, interval in (
+            (_reconcile_forever, settings.reconcile_interval_s), (prune_forever, settings.retention_interval_s))
+            if interval > 0]
+        periodic.append(asyncio.create_task(announce_serving(active)))
         try:
             yield
         finally:
-            heartbeat.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await heartbeat
-            if reconciler:
-                reconciler.cancel()
+            for task in periodic:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await reconciler
+                    await task
             if core is None:
                 await active.aclose()
 
