@@ -181,10 +181,10 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time,
         i += 1
     settle(i)
     if len(set(said_times)) > 1:
-        first, last = said_times[0], said_times[-1]
-        if len(said_times) == 2 and isinstance(first, tuple) and isinstance(last, tuple) \
-                and first[1] == closing and last[0] == opening and first[0] < last[1]:
-            return first[0], last[1]  # "ab 15 bis 17 Uhr"
+        first_said, last_said = said_times[0], said_times[-1]
+        if len(said_times) == 2 and isinstance(first_said, tuple) and isinstance(last_said, tuple) \
+                and first_said[1] == closing and last_said[0] == opening and first_said[0] < last_said[1]:
+            return first_said[0], last_said[1]  # "ab 15 bis 17 Uhr"
         choice = "oder" in words  # "um drei oder um vier": the caller leaves it open
         problems.append(("choice" if choice else "conflict", (" oder " if choice else " und ").join(
             _spoken(t) for t in dict.fromkeys(said_times))))

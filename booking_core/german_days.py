@@ -12,6 +12,8 @@ from datetime import date, datetime, timedelta
 from booking_core.german_holidays import HOLIDAY_WORDS, VAGUE_DAYS, named_in, read_named_day
 from booking_core.german_numbers import cardinal, ordinal
 
+_Day = date  # a class below has a field named `date`
+
 MONTHS = {
     "januar": 1, "jan": 1, "janner": 1, "februar": 2, "feb": 2, "marz": 3, "maerz": 3,
     "april": 4, "apr": 4, "mai": 5, "juni": 6, "jun": 6, "juli": 7, "jul": 7, "august": 8,
@@ -54,7 +56,7 @@ class DayReading:
     date: date | None = None
     used: set[int] = field(default_factory=set)
     problem: tuple[str, str] | None = None  # (reason, the words as said)
-    days: tuple[date, date] | None = None  # "Anfang nächster Woche": a stretch of days
+    days: tuple[_Day, _Day] | None = None  # "Anfang nächster Woche": a stretch of days
     holiday: str | None = None
 
 
@@ -80,6 +82,8 @@ def read_day(words: list[str], today: date, today_said: bool) -> DayReading:
         found.used.update(at)
         found.problem = found.problem or ("impossible_date", said)
 
+    day: date | None
+    day_no: int | None
     i = 0
     while i < n:
         w = words[i]
@@ -121,9 +125,9 @@ def read_day(words: list[str], today: date, today_said: bool) -> DayReading:
                 claim(day, w, i, i + 1, i + 2)
         elif w in MONTHS and i > 0 and (ordinal(before) or cardinal(before)):
             day_no = ordinal(before) or cardinal(before) or 0
-            year = int(after) if after.isdigit() and len(after) == 4 else None
-            at = (i - 1, i, i + 1) if year else (i - 1, i)
-            day = _calendar(day_no, MONTHS[w], year, today)
+            year_no = int(after) if after.isdigit() and len(after) == 4 else None
+            at = (i - 1, i, i + 1) if year_no else (i - 1, i)
+            day = _calendar(day_no, MONTHS[w], year_no, today)
             if day is None:
                 impossible(_spoken_date(day_no, MONTHS[w]), *at)
             else:

@@ -70,6 +70,8 @@ from booking_core.german_days import from_now, read_day
 from booking_core.german_text import fold
 from booking_core.german_when_words import unplaced as _unplaced
 
+_Day = date  # the results below have a field named `date`
+
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
@@ -83,7 +85,7 @@ class WhenResult:
     # window are None, never a guess.
     unclear: str | None = None
     said: str = ""  # the words that were unclear, as the caller said them
-    days: tuple[date, date] | None = None  # "Ende nächster Woche": the stretch `date` opens
+    days: tuple[_Day, _Day] | None = None  # "Ende nächster Woche": the stretch `date` opens
     holiday: str | None = None  # the named day that placed `date` ("Heiligabend")
     heard: tuple[str, ...] = field(default=(), compare=False)  # the date/time words it used
 
@@ -116,7 +118,7 @@ class _Found:
     today_said: bool = False
     used: set[int] = field(default_factory=set)
     problem: tuple[str, str] | None = None
-    days: tuple[date, date] | None = None
+    days: tuple[_Day, _Day] | None = None
     holiday: str | None = None
 
 
