@@ -74,7 +74,7 @@ def _kind(words: list[str], i: int) -> str | None:
     if w in _COUNTED and (before == "in" or cardinal(before) is not None
                           or before in {"einer", "einem", "ein", "eine", "paar", "halben"}):
         return "unplaced"
-    if len(w) >= 5 and w.isalpha():
+    if len(w) >= 5 and w.isalpha() and not _in_a_name(words, i):
         if w.endswith(("tag", "tags")) and w not in {"feiertag"}:
             return "unknown_word"  # "Dinstag", "Geburtstag": a day we cannot place
         near = process.extractOne(w, _DAY_NAMES + _FULL_MONTHS, scorer=fuzz.ratio,
@@ -82,3 +82,14 @@ def _kind(words: list[str], i: int) -> str | None:
         if near is not None:
             return "unknown_word"  # "Mitwoch", "Dezenber": misheard, ask rather than guess
     return None
+
+
+_NAME_CUES = frozenset({"name", "namen", "heisse", "heiss", "frau", "herr", "familie"})
+
+
+def _in_a_name(words: list[str], i: int) -> bool:
+    """ "Name: Kaspar Sontag", "Frau Montag", "Sontag ist mein Name": a surname that only looks like
+    a misheard day word is the caller's name, not a day to ask about."""
+    if any(w in _NAME_CUES for w in words[max(0, i - 3):i]):
+        return True
+    return words[i + 1:i + 4] == ["ist", "mein", "name"] or words[i + 1:i + 3] == ["am", "apparat"]

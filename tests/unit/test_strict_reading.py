@@ -145,3 +145,19 @@ def test_long_unspaced_words_get_no_service_and_overlong_text_is_refused() -> No
     matcher = ServiceMatcher(CATALOG)
     assert matcher.match("haarxyz" * 70 + "schnitt").name is None
     assert matcher.match("Damenschnitt " * 400).reason == "none"
+
+
+@pytest.mark.parametrize("text", [
+    "Name: Kaspar Sontag. Bartpflege übermorgen um 17 Uhr.",
+    "Bartpflege übermorgen um 17 Uhr, Sontag ist mein Name",
+    "Hier ist Frau Dinstag, übermorgen um 17 Uhr bitte",
+])
+def test_a_surname_that_looks_like_a_misheard_day_is_a_name(text: str) -> None:
+    reading = parse_when(text, NOW)
+    assert reading is not None and not reading.unclear
+    assert (reading.date, reading.time) == (date(2026, 11, 26), time(17, 0))
+
+
+def test_a_misheard_day_outside_a_name_is_still_asked_back() -> None:
+    reading = parse_when("am Dinstag um 17 Uhr", NOW)
+    assert reading is not None and not reading.date and reading.unclear == "unknown_word"
