@@ -30,8 +30,8 @@ class Core:
     slots: SlotsCache
     hours: OpeningHours
     background: set[asyncio.Task[Any]] = field(default_factory=set)
-    # (idempotency key, call id, answer) given to callers and not yet stored: see idempotency.py
-    answers_to_store: list[tuple[str, str, Any]] = field(default_factory=list)
+    # (invocation key, attempt owner, call id, answer) given to callers and not yet stored: see idempotency.py
+    answers_to_store: list[tuple[str, str, str, Any]] = field(default_factory=list)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run work after the answer (compensation retries) without losing the task to GC."""

@@ -27,8 +27,13 @@ TRANSITIONS: dict[AppointmentStatus, set[AppointmentStatus]] = {
         AppointmentStatus.FAILED,
         AppointmentStatus.COMPENSATED,
     },
-    AppointmentStatus.CONFIRMED: {AppointmentStatus.CANCELLED, AppointmentStatus.RESCHEDULED},
-    AppointmentStatus.FAILED: {AppointmentStatus.COMPENSATED, AppointmentStatus.CONFIRMED},
+    # → compensated only when the confirm's acknowledgement was lost and the caller was told "no":
+    # the row is the record of what the caller heard (see booking.compensate).
+    AppointmentStatus.CONFIRMED: {AppointmentStatus.CANCELLED, AppointmentStatus.RESCHEDULED,
+                                  AppointmentStatus.COMPENSATED},
+    # Never → confirmed: the caller of a failed row was told "nicht eingetragen" (a retry that took
+    # over settled it), so a late confirm of the first attempt is fenced out and compensates.
+    AppointmentStatus.FAILED: {AppointmentStatus.COMPENSATED},
     AppointmentStatus.COMPENSATED: set(),
     AppointmentStatus.CANCELLED: set(),
     AppointmentStatus.RESCHEDULED: set(),
