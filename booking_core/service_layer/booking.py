@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.calcom import (
@@ -395,9 +396,13 @@ async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, slot
     """
     if core.settings.callsim_test_hooks and ctx.fault == "db_confirm":
         raise DBAPIError("UPDATE appointments", {}, Exception("injected confirm failure"))
+    kill = core.settings.callsim_test_hooks and ctx.fault == "kill_db_connection_at_confirm"
     for attempt in range(attempts):
         try:
-            await _confirm_once(core, appointment_id, slot, uid, rescheduled_from)
+            if kill and attempt == 0:
+                await _confirm_once(core, appointment_id, slot, uid, rescheduled_from, kill_connection=True)
+            else:
+                await _confirm_once(core, appointment_id, slot, uid, rescheduled_from)
             return
         except IntegrityError as exc:
             raise SlotConflict(str(exc.orig)) from None
@@ -412,14 +417,32 @@ async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, slot
             await asyncio.sleep(0.02 * (attempt + 1))
 
 
+async def _kill_own_connection(core: Core, uow: UnitOfWork) -> None:
+    """Test hook: the server drops this transaction's connection (pg_terminate_backend / KILL)
+    between the confirm's UPDATE and its COMMIT, as a failover or an operator would."""
+    dialect = core.engine.dialect.name
+    if dialect == "postgresql":
+        pid, kill = await uow.session.scalar(text("SELECT pg_backend_pid()")), "SELECT pg_terminate_backend(:pid)"
+    elif dialect in ("mysql", "mariadb"):
+        pid, kill = await uow.session.scalar(text("SELECT CONNECTION_ID()")), "KILL :pid"
+    else:
+        raise DBAPIError("COMMIT", {}, Exception("injected: SQLite has no connection to kill"))
+    async with core.engine.connect() as admin:
+        await admin.execute(text(kill), {"pid": int(pid)})
+        await admin.commit()
+
+
 def _is_transient(text: str) -> bool:
     return "deadlock" in text or "lock wait timeout" in text or "could not serialize" in text
 
 
 async def _confirm_once(core: Core, appointment_id: str, slot: Slot, uid: str,
-                        rescheduled_from: AppointmentRow | None) -> None:
+                        rescheduled_from: AppointmentRow | None, *, kill_connection: bool = False) -> None:
     async with core.uow() as uow:
-        if not await uow.appointments.confirm(appointment_id, uid):
+        confirmed = await uow.appointments.confirm(appointment_id, uid)
+        if kill_connection:
+            await _kill_own_connection(core, uow)
+        if not confirmed:
             row = await uow.appointments.get(appointment_id)
             if row is None:
                 raise SlotConflict(appointment_id)
