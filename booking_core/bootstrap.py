@@ -59,7 +59,9 @@ def make_lock(settings: Settings) -> SlotLock:
 
 
 def bootstrap(settings: Settings) -> Core:
-    engine = make_engine(settings.database_url, settings.db_pool_size)
+    # A fifth of the slot lock's TTL per lock wait: the intent, settle and confirm steps together
+    # stay inside the lock even when each waits its longest.
+    engine = make_engine(settings.database_url, settings.db_pool_size, wait_s=settings.lock_ttl_s / 5)
     sessions = make_sessionmaker(engine)
 
     def uow() -> UnitOfWork:
