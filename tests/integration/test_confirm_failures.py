@@ -19,7 +19,7 @@ from booking_core.adapters.orm import ServiceRow
 from booking_core.adapters.repository import AppointmentRepository
 from booking_core.bootstrap import Core, bootstrap
 from booking_core.config import Settings
-from booking_core.domain.model import AppointmentStatus, BookingRefused, Service
+from booking_core.domain.model import AppointmentStatus, BookingRefused, Service, Slot
 from booking_core.service_layer import booking as booking_module
 from booking_core.service_layer.booking import book_slot
 from booking_core.service_layer.context import CallContext
@@ -141,4 +141,39 @@ async def test_a_confirm_fenced_out_by_a_takeover_compensates_instead_of_confirm
     await core.drain()
     assert calcom.cancelled == ["uid-1"]
     assert await _rows(core) == [("compensated", None)]
+    await core.aclose()
+
+
+@pytest.mark.parametrize("refused_by", ["calcom", "database"])
+async def test_alternatives_are_looked_up_after_the_slot_lock_is_released(
+        database_url: str, monkeypatch: pytest.MonkeyPatch, refused_by: str) -> None:
+    """Alternatives cost a Cal.com call and a DB read: inside the lock they stretch it towards its
+    TTL (review F13)."""
+    calcom = FakeCalcom()
+    core, service = await _core(database_url, calcom)
+    if refused_by == "calcom":
+        def taken(request: httpx.Request) -> httpx.Response:
+            if request.method == "POST" and request.url.path == "/v2/bookings":
+                return httpx.Response(400, json={"status": "error", "error": {
+                    "message": "User either already has booking at this time or is not available"}})
+            return calcom.handler(request)
+        await core.calcom.aclose()
+        core.calcom = CalcomClient("http://calcom.test", "cal_x", transport=httpx.MockTransport(taken))
+    else:
+        async def clash(*_args: Any, **_kwargs: Any) -> str:
+            return "another-confirmed-appointment"
+        monkeypatch.setattr(AppointmentRepository, "confirmed_clash", clash)
+    held_while_looking: list[bool] = []
+
+    async def alternatives(*_args: Any, **_kwargs: Any) -> list[datetime]:
+        async with core.lock.hold(Slot.for_service(service, START).lock_keys(core.settings.lock_cell_minutes)):
+            held_while_looking.append(False)  # got the lock at once: nobody held it
+        return []
+
+    monkeypatch.setattr(booking_module, "alternatives", alternatives)
+    with pytest.raises(BookingRefused) as refusal:
+        await book_slot(core, _ctx(), service, START, "Eva", "+4915100000001")
+    assert refusal.value.code == "slot_taken"
+    assert held_while_looking == [False]
+    await core.drain()
     await core.aclose()
