@@ -49,6 +49,25 @@ def check_transition(current: str, new: AppointmentStatus) -> None:
         raise InvalidTransition(f"{current} -> {new}")
 
 
+SALON = "salon"  # the whole salon as one resource: only for a salon whose services name no stylist
+
+
+class MixedResources(ValueError):
+    """The catalog would reach one stylist under two resource keys (no shared lock or constraint)."""
+
+
+def check_resources(resources: Iterable[str]) -> None:
+    """A stylist is one lock and constraint resource whatever the service: `salon` next to
+    stylist resources (`host:<Cal.com user id>`) would let a salon-wide service and a stylist's
+    service overlap on the same person, so the mix is refused."""
+    kinds = set(resources)
+    stylists = sorted(r for r in kinds if r.startswith("host:"))
+    if SALON in kinds and stylists:
+        raise MixedResources(
+            f"services with resource '{SALON}' next to stylist resources ({', '.join(stylists)}): "
+            "name the stylist of every service (resource host:<Cal.com user id>)")
+
+
 @dataclass(frozen=True)
 class Service:
     id: int
