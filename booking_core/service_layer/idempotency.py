@@ -167,16 +167,17 @@ async def _claim(core: Core, request_key: str, call_id: str, name: str, lease: t
                  owner: str) -> tuple[str, bool]:
     """(invocation key, whether this request claimed it). Not claimed: it is a retry of `key`."""
     for _ in range(4):
-        async with core.uow() as uow:
-            latest = (await uow.session.execute(_LATEST, {"call_id": call_id})).first()
-        now = _utcnow()
-        if (latest is not None and latest.request_key == request_key
-                and latest.created_at >= now - timedelta(seconds=RETRY_WINDOW_S)):
-            return latest.key, False
-        seq = 0 if latest is None else int(latest.seq) + 1
-        key = invocation_key(request_key, seq)
         try:
+            # One transaction and one connection for the read and the claim: every mutating call
+            # pays for it before anything else happens.
             async with core.uow() as uow:
+                latest = (await uow.session.execute(_LATEST, {"call_id": call_id})).first()
+                now = _utcnow()
+                if (latest is not None and latest.request_key == request_key
+                        and latest.created_at >= now - timedelta(seconds=RETRY_WINDOW_S)):
+                    return latest.key, False
+                seq = 0 if latest is None else int(latest.seq) + 1
+                key = invocation_key(request_key, seq)
                 await uow.session.execute(_CLAIM, {
                     "key": key, "call_id": call_id, "name": name, "status": "in_progress",
                     "lease_until": now + lease, "request_key": request_key, "seq": seq, "owner": owner,

@@ -127,3 +127,17 @@ async def test_concurrent_retries_of_one_booking_book_once(retell: RetellClient)
     done = [a for a in answers if a["error"] != "in_progress"]
     assert done and all(a == done[0] for a in done), answers
     assert len(await _active_at_calcom(retell, caller)) == (1 if done[0]["success"] else 0)
+
+
+async def test_moving_back_and_forth_in_one_call_ends_where_the_caller_said(retell: RetellClient) -> None:
+    day, cid, caller = future_workday(9, weekday=3), call_id(), phone()
+    assert (await retell.call("book_appointment", {"service": "Herrenschnitt", "date_time": at(day, 10),
+                                                   "customer_name": "Max Hin"}, call_id=cid, phone=caller))["success"]
+    there = {"old_date_time": at(day, 10), "new_date_time": at(day, 14)}
+    back = {"old_date_time": at(day, 14), "new_date_time": at(day, 10)}
+    for move in (there, back, there):
+        answer = await retell.call("reschedule_appointment", move, call_id=cid, phone=caller)
+        assert answer["success"], (move, answer)
+    held = await _held(retell, caller)
+    assert [a["start"] for a in held] == [at(day, 14)], held
+    assert len(await _active_at_calcom(retell, caller)) == 1
