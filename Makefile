@@ -7,7 +7,7 @@ PROFILE ?= smoke
 LOAD_ARGS ?=
 BENCH_ARGS ?=
 
-.PHONY: install demo test lint bench bench-matching load soak clean
+.PHONY: install demo test lint bench bench-matching load soak conformance clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,8 +36,16 @@ bench-matching: $(STAMP)
 load: $(STAMP)
 	$(BIN)/python -m load.run $(PROFILE) $(LOAD_ARGS)
 
+# Cal.com's rules against mock_calcom, and against a real Cal.com account when CALCOM_CONFORMANCE_URL,
+# CALCOM_CONFORMANCE_API_KEY and CALCOM_CONFORMANCE_EVENT_TYPE_ID are set (skips say what is missing).
+conformance: $(STAMP)
+	$(BIN)/pytest -q -rs -p no:cacheprovider tests/mock_calcom/conformance
+
+# The soak always draws the opt-in rules too (tests/reliability/README.md); SOAK_RULES narrows them.
+SOAK_RULES ?= all
+
 soak: $(STAMP)
-	CALLSIM_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider -m soak tests/reliability
+	CALLSIM_SOAK=1 CALLSIM_STATEFUL_NEW_RULES=$(SOAK_RULES) $(BIN)/pytest -q -p no:cacheprovider -m soak tests/reliability
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache

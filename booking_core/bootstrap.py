@@ -15,6 +15,7 @@ from booking_core.adapters.locks import InProcessSlotLock, NoSlotLock, RedisSlot
 from booking_core.adapters.slots_cache import SlotsCache
 from booking_core.config import Settings
 from booking_core.domain.model import OpeningHours
+from booking_core.german_holidays import ClosedDays
 from booking_core.service_layer.catalog import Catalog
 from booking_core.service_layer.unit_of_work import UnitOfWork
 
@@ -61,13 +62,15 @@ def make_lock(settings: Settings) -> SlotLock:
 def bootstrap(settings: Settings) -> Core:
     # A fifth of the slot lock's TTL per lock wait: the intent, settle and confirm steps together
     # stay inside the lock even when each waits its longest.
-    engine = make_engine(settings.database_url, settings.db_pool_size, wait_s=settings.lock_ttl_s / 5)
+    engine = make_engine(settings.database_url, settings.db_pool_size, settings.db_pool_timeout_s,
+                         wait_s=settings.lock_ttl_s / 5)
     sessions = make_sessionmaker(engine)
 
     def uow() -> UnitOfWork:
         return UnitOfWork(sessions)
 
-    calcom = CalcomClient(settings.calcom_base_url, settings.calcom_api_key, settings.calcom_timeout_s)
+    calcom = CalcomClient(settings.calcom_base_url, settings.calcom_api_key, settings.calcom_timeout_s,
+                          team_id=settings.calcom_team_id)
     return Core(
         settings=settings,
         engine=engine,
@@ -76,5 +79,6 @@ def bootstrap(settings: Settings) -> Core:
         slots=SlotsCache(calcom, settings.slots_cache_s),
         lock=make_lock(settings),
         catalog=Catalog(uow),
-        hours=OpeningHours(settings.opening_time, settings.closing_time, frozenset(settings.opening_days)),
+        hours=OpeningHours(settings.opening_time, settings.closing_time, frozenset(settings.opening_days),
+                           ClosedDays(settings.salon_holidays_subdiv).reason),
     )

@@ -1,4 +1,4 @@
-"""The core's commands: serve, db, services, reconcile, retell-tools."""
+"""The core's commands: serve, db, services, reconcile, prune, retell-tools."""
 
 from __future__ import annotations
 
@@ -187,15 +187,67 @@ def reconcile_command(
     calcom_url: Annotated[str | None, typer.Option("--calcom-url")] = None,
     api_key: Annotated[str | None, typer.Option("--api-key")] = None,
     grace_s: Annotated[float | None, typer.Option(help="Leave pending rows younger than this.")] = None,
+    cancel_unknown: Annotated[bool, typer.Option(
+        "--cancel-unknown", help="Also cancel bookings tagged with this deployment whose row is missing "
+                                 "(only after checking the database is not a restored or lagging copy).")] = False,
 ) -> None:
-    """Compare Cal.com with the DB and heal: cancel orphans, adopt confirmed bookings."""
+    """Compare Cal.com with the DB and heal: cancel orphans, adopt confirmed and moved bookings.
+
+    Bookings of this deployment without a row are listed under `unknown_bookings` and left alone
+    unless --cancel-unknown is given. A grace shorter than RECONCILE_GRACE_S while a core is
+    serving is warned about: bookings still in flight would be settled as failed.
+    """
     from booking_core.service_layer.reconcile import reconcile
+    from booking_core.service_layer.serving import serving_workers
 
     settings = _settings(database_url, calcom_base_url=calcom_url, calcom_api_key=api_key)
-    report = _with_core(settings, lambda core: reconcile(core, grace_s=grace_s))
+
+    async def run(core: Core) -> Any:
+        if grace_s is not None and grace_s < settings.reconcile_grace_s:
+            serving = await serving_workers(core)
+            if serving:
+                errors.print(f"[yellow]warning: --grace-s {grace_s:g} is shorter than the SAGA's grace "
+                             f"({settings.reconcile_grace_s:g} s) while {len(serving)} core worker(s) serve "
+                             f"({', '.join(sorted(serving)[:3])}): bookings still in flight would be "
+                             "settled as failed. Run it once the calls are over.[/yellow]")
+        return await reconcile(core, grace_s=grace_s, cancel_unknown=cancel_unknown)
+
+    report = _with_core(settings, run)
     print(json.dumps(report.as_dict(), indent=2))
-    if report.errors:
+    if report.unknown_bookings and not cancel_unknown:
+        errors.print(f"[yellow]{len(report.unknown_bookings)} Cal.com booking(s) of this deployment have no row "
+                     "in this database (restored or lagging database?); left alone. Check them, then "
+                     "`callsim reconcile --cancel-unknown` cancels them.[/yellow]")
+    if report.errors or report.skipped:
         raise typer.Exit(1)
+
+
+def prune_command(
+    database_url: DatabaseUrl = None,
+    older_than_days: Annotated[float | None, typer.Option(
+        help="Delete what is older than this (default RETENTION_DAYS, 30).", min=0.0)] = None,
+    batch_size: Annotated[int | None, typer.Option(help="Rows per transaction (default RETENTION_BATCH_SIZE).",
+                                                   min=1)] = None,
+) -> None:
+    """Delete function-call records and call events older than the retention age, in batches."""
+    from datetime import timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from booking_core.service_layer.retention import prune
+
+    settings = _settings(database_url)
+    days = settings.retention_days if older_than_days is None else older_than_days
+    if days <= 0:
+        errors.print("[red]--older-than-days must be more than 0[/red]")
+        raise typer.Exit(2)
+    try:
+        report = _with_core(settings, lambda core: prune(core, older_than=timedelta(days=days),
+                                                         batch_size=batch_size))
+    except SQLAlchemyError as exc:  # what was deleted so far stays deleted; a rerun goes on from there
+        errors.print(f"[red]prune failed: {type(exc).__name__}: {str(exc).splitlines()[0]}[/red]")
+        raise typer.Exit(1) from None
+    print(json.dumps(report.as_dict(), indent=2))
 
 
 def retell_tools_command(

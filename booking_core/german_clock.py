@@ -17,8 +17,9 @@ from booking_core.german_numbers import cardinal
 _ANY_DAY = date(2000, 1, 2)
 
 
-def read_part_of_day(words: list[str], opening: Time, closing: Time
-                 ) -> tuple[tuple[Time, Time] | None, str | None]:
+def read_part_of_day(words: list[str], opening: Time, closing: Time,
+                     used: set[int] | None = None,
+                     ) -> tuple[tuple[Time, Time] | None, str | None]:
     window: tuple[Time, Time] | None = None
     half: str | None = None
     early = (opening, max(Time(11), opening))
@@ -41,6 +42,10 @@ def read_part_of_day(words: list[str], opening: Time, closing: Time
             window, half = (min(Time(17), closing), closing), "pm"
         else:
             continue
+        if used is not None:
+            used.add(i)
+            if before.startswith(("fruh", "spat")):
+                used.add(i - 1)
         # "am frühen Nachmittag", "am späten Vormittag": one half of it
         if before.startswith(("fruh", "spat")) and before not in {"fruh", "fruhs"} and window:
             start, end = (datetime.combine(_ANY_DAY, t) for t in window)
@@ -49,12 +54,19 @@ def read_part_of_day(words: list[str], opening: Time, closing: Time
     return window, half
 
 
-def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
-           ) -> Time | tuple[Time, Time] | None:
-    """The last time said, or a window for "kurz nach zwei", "ab 15 Uhr", "zwischen 14 und 16"."""
+def read_clock(words: list[str], half: str | None, opening: Time, closing: Time,
+               used: set[int] | None = None, problems: list[tuple[str, str]] | None = None,
+               ) -> Time | tuple[Time, Time] | None:
+    """The last time said, or a window for "kurz nach zwei", "ab 15 Uhr", "zwischen 14 und 16".
+    The words a time took go into `used`; a time no clock shows ("25:00") into `problems`."""
     result: Time | tuple[Time, Time] | None = None
     n = len(words)
     i = 0
+    used = set() if used is None else used
+    problems = [] if problems is None else problems
+    taken_from: int | None = None
+    impossible = False
+    said_times: list[Time | tuple[Time, Time]] = []
 
     def hour_at(j: int) -> int | None:
         if j >= n:
@@ -66,10 +78,24 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
         return value if value is not None and 0 <= value <= 24 else None
 
     def read(h: int, m: int = 0, explicit: bool = False) -> Time | None:
-        return _business_hour(h, m, half, opening, closing, explicit)
+        nonlocal impossible
+        at = _business_hour(h, m, half, opening, closing, explicit)
+        impossible = impossible or at is None
+        return at
+
+    def settle(upto: int) -> None:
+        nonlocal impossible
+        if taken_from is not None:
+            used.update(range(taken_from, upto))
+            if impossible:
+                problems.append(("impossible_time", " ".join(words[taken_from:upto])))
+            elif result is not None and (not said_times or said_times[-1] is not result):
+                said_times.append(result)
+        impossible = False
 
     while i < n:
-        start = i
+        settle(i)
+        taken_from = start = i
 
         def said(at: Time | None, start: int = start) -> Time | tuple[Time, Time] | None:
             # "ab halb drei", "bis Viertel nach zehn": the word before the time decides
@@ -84,14 +110,14 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
                 or (i and words[i - 1] in {"um", "gegen", "ab", "bis"})):
             h, m = int(m_clock.group(1)), int(m_clock.group(2))
             result = _windowed(words, i, read(h, m, h > 12), opening, closing) or result
-            i += 1
+            i += 2 if nxt == "uhr" else 1
             continue
         if w == "halb" and (half_of := hour_at(i + 1)) is not None:
             result = said(read((half_of - 1) % 12 or 12, 30)) or result
             i += 2
             continue
-        if w in {"viertel", "dreiviertel"} or (w == "drei" and nxt == "viertel"):
-            if w == "drei":
+        if w in {"viertel", "dreiviertel"} or (w in {"drei", "3"} and nxt == "viertel"):
+            if w in {"drei", "3"}:
                 i += 1
                 w = "dreiviertel"
             after = words[i + 1] if i + 1 < n else ""
@@ -126,7 +152,7 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
                 moment = datetime.combine(_ANY_DAY, at)
                 result = (at, (moment + timedelta(minutes=15)).time()) if nxt == "nach" else (
                     (moment - timedelta(minutes=15)).time(), at)
-            i += 3
+            i += 4 if i + 3 < n and words[i + 3] == "uhr" else 3
             continue
         if w == "zwischen" and (first := hour_at(i + 1)) is not None:
             j = i + 2 + (words[i + 2] == "uhr" if i + 2 < n else 0)
@@ -134,7 +160,7 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
                 a, b = read(first), read(last)
                 if a and b:
                     result = (a, b) if a < b else (b, a)
-                i = j + 2
+                i = j + 2 + (j + 2 < n and words[j + 2] == "uhr")
                 continue
         spoken = hour_at(i)
         if spoken is not None and _is_hour_context(words, i):
@@ -151,8 +177,24 @@ def read_clock(words: list[str], half: str | None, opening: Time, closing: Time
             result = _windowed(words, i, at, opening, closing) or result
             i = j
             continue
+        taken_from = None
         i += 1
+    settle(i)
+    if len(set(said_times)) > 1:
+        first_said, last_said = said_times[0], said_times[-1]
+        if len(said_times) == 2 and isinstance(first_said, tuple) and isinstance(last_said, tuple) \
+                and first_said[1] == closing and last_said[0] == opening and first_said[0] < last_said[1]:
+            return first_said[0], last_said[1]  # "ab 15 bis 17 Uhr"
+        choice = "oder" in words  # "um drei oder um vier": the caller leaves it open
+        problems.append(("choice" if choice else "conflict", (" oder " if choice else " und ").join(
+            _spoken(t) for t in dict.fromkeys(said_times))))
     return result
+
+
+def _spoken(at: Time | tuple[Time, Time]) -> str:
+    if isinstance(at, tuple):
+        return f"{_spoken(at[0])} bis {_spoken(at[1])}"
+    return f"{at.hour}:{at.minute:02d} Uhr" if at.minute else f"{at.hour} Uhr"
 
 
 def _is_hour_context(words: list[str], i: int) -> bool:
@@ -186,6 +228,8 @@ def _business_hour(h: int, m: int, half: str | None, opening: Time, closing: Tim
         return Time(h % 24, m)
     if half == "am":
         return Time(h % 12, m)
+    if half == "noon" and h in (11, 12):
+        return Time(h, m)  # "halb zwölf mittags" is 11:30, not 23:30
     if half in {"pm", "noon"}:
         return Time(h % 12 + 12, m) if h != 12 else Time(12, m)
     options = [Time(h % 12, m), Time(h % 12 + 12, m)] if h != 12 else [Time(12, m)]

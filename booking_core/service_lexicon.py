@@ -141,5 +141,6 @@ _FUNCTION_WORDS_TEXT = """
     gibt es geht da dort hier friseur frisör frisor salon sie ihnen einmal zweimal nur etwas
     irgendwas sowas so'n son sone
     wollen wollten willst würden würdest sollte sollen soll muss müsste dass ob weil wenn denn
+    sonst sonstige sonstiges
 """
 FUNCTION_WORDS: frozenset[str] = frozenset(_FUNCTION_WORDS_TEXT.split())

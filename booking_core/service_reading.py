@@ -41,8 +41,18 @@ _GENERIC = frozenset(fold(w) for w in GENERIC_ACTIONS)
 _SELF_INTRO = frozenset({"bin", "heisse", "heis", "spricht", "namens"})
 # "weiß ich noch nicht", "bin mir nicht sicher": undecided, not a refusal
 _UNSURE = frozenset({"weiss", "weis", "sicher", "entschieden", "klar", "wusste"})
+# words after which the wish before is taken back ("nein" and "sondern" are read as negations)
+_CORRECTING = frozenset({"doch", "lieber", "eigentlich", "meinte", "korrektur",
+                         "stattdessen", "vielmehr", "besser", "eher", "quatsch", "falsch"})
+_ADDING = frozenset({"auch", "noch", "zusatzlich", "dazu", "ausserdem"})
+_ALREADY = frozenset({"schon", "bereits"})
+_AUX = ("ist", "sind", "wurde", "wurden", "habe", "hab", "hat", "haben", "war", "waren")
+_INSTEAD = frozenset({"statt", "anstatt", "anstelle"})
 _WEAK_COMPOUND = 0.75  # known head behind an unknown modifier: "Glatzenrasur", "Rückenmassage"
 _MAX_CACHE = 20_000
+# Reading a word costs about the square of its length (every cut of a compound is tried), so
+# longer words are not read: a sentence's cost stays linear in its length.
+MAX_WORD_LETTERS = 40
 
 
 @dataclass(frozen=True)
@@ -238,6 +248,8 @@ class _Word:
     negated: bool = False
     not_only: bool = False  # "nicht nur …" adds rather than negates
     open_choice: bool = False  # "mit oder ohne …" leaves it open
+    withdrawn: bool = False  # said, then corrected: "Tönung, nein, doch Färben"
+    corrects: bool = False  # the first word after "lieber"/"stattdessen" (clause breaks)
 
 
 def read_utterance(text: str, vocabulary: Vocabulary) -> Utterance:
@@ -247,12 +259,18 @@ def read_utterance(text: str, vocabulary: Vocabulary) -> Utterance:
             w.readings = _read_spoken(w.spoken, vocabulary)
     _rejoin_split_words(words, vocabulary)
     _mark_people(words, vocabulary)
+    for i, w in enumerate(words):
+        # "ach ne, Herrenschnitt": a spoken "nee", not "ne" for "eine"
+        if w.text == "ne" and ((i and words[i - 1].text in {"ach", "oh", "ah"}) or
+                               i + 1 == len(words) or words[i + 1].clause != w.clause):
+            w.text = "nee"
     _mark_negations(words)
+    _mark_corrections(words)
     cancellation = any(key(w.spoken).startswith(_CANCEL) for w in words)
     evidence = tuple(
         Evidence(r.concept, r.conf, r.strong, r.fuzzy, r.stem, w.text, (i, r.piece), w.negated,
                  w.clause)
-        for i, w in enumerate(words) if not w.person
+        for i, w in enumerate(words) if not w.person and not w.withdrawn
         for r in w.readings
     )
     said_in = {e.clause for e in evidence if not e.negated}
@@ -269,6 +287,8 @@ def read_utterance(text: str, vocabulary: Vocabulary) -> Utterance:
 
 def _read_spoken(spoken: str, vocabulary: Vocabulary) -> tuple[Reading, ...]:
     """"ae" is mostly a typed "ä" ("faerben"), sometimes a slip ("Daenschnitt"): try both."""
+    if len(spoken) > MAX_WORD_LETTERS:
+        return ()  # no salon word is this long; cutting it up costs the square of its length
     readings = vocabulary.read_word(key(spoken), fold(spoken))
     literal = key(spoken, typed_umlauts=False)
     if literal != key(spoken):
@@ -285,6 +305,7 @@ def _tokenize(text: str) -> tuple[list[_Word], list[tuple[int, int, bool]]]:
     choices: list[tuple[int, int, bool]] = []
     clause = 0
     previous = ""
+    correcting = False
     spoken_text = unicodedata.normalize("NFKC", text).casefold()
     for spoken in _TOKEN.findall(spoken_text.replace("-", " ").replace("'", "")):
         token = fold(spoken)
@@ -294,8 +315,10 @@ def _tokenize(text: str) -> tuple[list[_Word], list[tuple[int, int, bool]]]:
             if token == "oder":
                 choices.append((clause, clause + 1, previous == "mit"))
             clause += 1
+            correcting = correcting or token in _CORRECTING
         else:
-            words.append(_Word(token, spoken, clause))
+            words.append(_Word(token, spoken, clause, corrects=correcting))
+            correcting = False
             if token == "ohne" and choices and choices[-1][2] and previous == "oder":
                 words[-1].open_choice = True
         previous = token
@@ -360,6 +383,51 @@ def _names_one_stem(w: _Word, vocabulary: Vocabulary) -> bool:
     """An ordinary salon word ("Frau Bart" is odd, "Herr Bartels" is a person)."""
     pieces = vocabulary.split(key(w.spoken))
     return pieces is not None and len(pieces) == 1 and not any(r.fuzzy for r in w.readings)
+
+
+def _mark_corrections(words: list[_Word]) -> None:
+    """The last stated wish wins: "Tönung, nein, doch Färben", "lieber Färben", "ich meinte
+    Färben" withdraw what was wished before; "Tönung statt Färben" / "statt Färben eine Tönung"
+    withdraw the words after "statt"; "Föhnen …, aber ohne Föhnen" withdraws the earlier wish of
+    what is refused later."""
+    def wish(w: _Word) -> bool:
+        return any(r.strong for r in w.readings) and not w.negated and not w.withdrawn
+
+    for i, w in enumerate(words):
+        if w.text in _INSTEAD:
+            j = i + 1
+            while j < len(words) and not words[j].readings and words[j].text in _FUNCTION:
+                j += 1
+            clause = words[j].clause if j < len(words) else -1
+            while j < len(words) and words[j].readings and words[j].clause == clause:
+                words[j].withdrawn = True
+                j += 1
+            continue
+        says_so = w.text in _CORRECTING or (w.text == "meine" and i and words[i - 1].text == "ich")
+        if says_so or w.corrects:
+            rest = words[i:] if w.corrects else words[i + 1:]
+            adding = rest and rest[0].text in _ADDING
+            if any(wish(x) for x in rest) and not adding:
+                for x in words[:i]:
+                    x.withdrawn = x.withdrawn or wish(x)
+    for i, w in enumerate(words):
+        # "geschnitten ist schon", "bereits gewaschen": done already, not wished
+        after = [x.text for x in words[i + 1:i + 4] if x.clause == w.clause]
+        done = (i > 0 and words[i - 1].text in _ALREADY) or (
+            bool(after) and after[0] in _AUX and any(t in _ALREADY for t in after[1:]))
+        if w.text.startswith("ge") and w.readings and done:
+            w.withdrawn = True
+    for i, w in enumerate(words):
+        if not w.negated or not w.readings:
+            continue
+        refused = {r.concept for r in w.readings if r.strong}
+        phrase = [x for x in words if x.negated and x.clause == w.clause and x.readings]
+        if len({r.concept for x in phrase for r in x.readings if r.strong}) != 1:
+            continue  # "nicht Wimpern färben": the pair is refused, not each word of it
+        for x in words[:i]:
+            if not x.negated and refused & {r.concept for r in x.readings if r.strong} and \
+                    x.clause != w.clause:
+                x.withdrawn = True
 
 
 def _mark_negations(words: list[_Word]) -> None:

@@ -18,7 +18,15 @@ from harness.callers import CallerIdentity
 from harness.results import CallRecord, FunctionCallRecord, Utterance
 from harness.retell import LiveCall, RetellPlatform
 from harness.scenario import Policy
-from harness.speech import DateMention, Intent, Understanding, bare_name, spoken_clock, understand
+from harness.speech import (
+    DateMention,
+    Intent,
+    Understanding,
+    bare_name,
+    spoken_clock,
+    understand,
+    wishes,
+)
 
 GREETING = "Salon Haarmonie, guten Tag! Wie kann ich Ihnen helfen?"
 ASK_SERVICE = "Welche Leistung darf ich für Sie eintragen?"
@@ -28,6 +36,8 @@ ASK_NEW_TIME = "Auf wann möchten Sie den Termin verschieben?"
 ASK_CHOICE = "Welcher Termin passt Ihnen?"
 ANYTHING_ELSE = "Kann ich sonst noch etwas für Sie tun?"
 NOT_UNDERSTOOD = "Entschuldigung, das habe ich nicht verstanden. Wie kann ich Ihnen helfen?"
+# Said when a turn holds content words that fit nowhere: asking beats guessing what they meant.
+ASK_WHAT_MEANT = "Entschuldigung, das habe ich nicht verstanden. Wie meinten Sie das?"
 STILL_THERE = "Hallo? Sind Sie noch da?"
 GOODBYE = "Vielen Dank für Ihren Anruf. Auf Wiederhören!"
 TECHNICAL_TROUBLE = ("Entschuldigung, ich erreiche gerade unser Buchungssystem nicht. "
@@ -52,6 +62,10 @@ class _State:
     date_value: str | None = None  # what goes into date_time / new_date_time
     old_value: str | None = None  # which appointment (cancel / reschedule)
     name: str | None = None
+    phone: str | None = None  # only what the caller said: the agent does not know the caller id
+    service_turn: str | None = None  # full_turn style: the caller's sentence that named the service
+    date_turns: list[str] = field(default_factory=list)  # full_turn style: the sentences about the time
+    date_offered: bool = False  # the date is one the core offered (an ISO start), not the caller's words
     checked: tuple[str, str] | None = None
     alternatives: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
@@ -90,16 +104,37 @@ class SimulatedAgent:
         self._record = record
         self._caller = caller
         self._policy = policy
-        # Without a call object (args at root) the core cannot know the caller's number.
-        self._explicit_phone = not platform.sends_call_object
         self._s = _State()
+        self._pending: list[str] = []  # further wishes of a turn, served once the first is done
+        self.last_heard: Understanding | None = None
 
     @property
     def ended(self) -> bool:
         return self._s.ended
 
     async def respond(self, turn: str | None) -> str:
-        heard = understand(turn)
+        """Answer a caller turn; several wishes in it are served one after the other."""
+        pieces: list[str | None] = list(wishes(turn)) if turn else [turn]
+        if len(pieces) > 1:
+            # A piece the agent cannot place stops everything: guessing around it is worse.
+            unplaced = [w for piece in pieces for w in understand(piece).unplaced]
+            if unplaced:
+                self.last_heard = understand(turn)
+                return ASK_WHAT_MEANT
+        self._pending += [p for p in pieces[1:] if p]
+        said = [await self._respond_one(pieces[0])]
+        while self._pending and self._s.intent is None and self._s.awaiting is None and not self._s.ended:
+            said[-1] = said[-1].removesuffix(ANYTHING_ELSE).strip() or said[-1]
+            said.append(await self._respond_one(self._pending.pop(0)))
+        if len(pieces) > 1:
+            self.last_heard = understand(turn)
+        return " ".join(said)
+
+    async def _respond_one(self, turn: str | None) -> str:
+        heard = understand(turn, name_asked=self._s.awaiting == "name")
+        self.last_heard = heard
+        if heard.unplaced:
+            return ASK_WHAT_MEANT
         if heard.silent:
             self._s.silences += 1
             if self._s.silences >= 2:
@@ -132,7 +167,7 @@ class SimulatedAgent:
         used = False
         if heard.intent and heard.intent != "book":
             if heard.intent != s.intent:
-                s.awaiting = None
+                s.awaiting = None  # a change of mind: "ach, sagen Sie ihn doch lieber ab"
             s.intent, used = heard.intent, True
         elif heard.intent == "book" and s.intent is None:
             s.intent, used = "book", True
@@ -142,41 +177,56 @@ class SimulatedAgent:
             used |= self._pick_alternative(heard)
         elif s.awaiting == "appointment":
             used |= self._pick_appointment(heard)
-        # A bare noun phrase with no wish around it ("Blablabla Kartoffelsalat") is not a service wish.
-        wish = heard.intent == "book" or bool(heard.dates) or s.intent == "book" or s.awaiting == "service"
-        if heard.service and wish and (s.service is None or s.awaiting == "service") and s.intent in (None, "book"):
-            s.service, s.checked, used = heard.service, None, True
-            s.intent = "book"
+        # A bare noun phrase with no wish around it is not a service wish.
+        wish = heard.wish or s.intent == "book" or s.awaiting == "service"
+        if heard.service and wish and s.intent in (None, "book"):
+            if heard.service != s.service:
+                s.service, s.checked = heard.service, None
+            s.service_turn, used, s.intent = heard.text, True, "book"
             if s.awaiting == "service":
                 s.awaiting = None
         if heard.dates:
             used = True
-            self._absorb_dates(heard.dates)
+            self._absorb_dates(heard)
         name = heard.name or (bare_name(heard.text) if s.awaiting == "name" else None)
         if name:
             s.name, used = name, True
             if s.awaiting == "name":
                 s.awaiting = None
+        if heard.phone:
+            s.phone, used = heard.phone, True
         if heard.yes or heard.no or heard.thanks:
             used = True
         return used
 
-    def _absorb_dates(self, dates: list[DateMention]) -> None:
+    def _absorb_dates(self, heard: Understanding) -> None:
         s = self._s
+        dates = [d for d in heard.dates if not d.replaced]
+        replaced = [d for d in heard.dates if d.replaced]
+        if s.intent == "reschedule" and replaced and not s.old_value:
+            s.old_value = replaced[0].phrase()  # "auf Freitag statt Donnerstag"
+        if not dates:
+            return
         if s.intent == "cancel":
-            s.old_value = dates[-1].phrase()
+            s.old_value = _folded(dates, DateMention()).phrase()
             return
         if s.intent == "reschedule":
-            if len(dates) > 1:
-                s.old_value = dates[0].phrase()
-            elif dates[0].lead not in ("auf", "nach") and s.awaiting != "new_time" and not s.old_value:
+            marked = [i for i, d in enumerate(dates) if d.lead in ("auf", "nach", "zu")]
+            split = marked[0] if marked and marked[0] > 0 else (1 if len(dates) > 1 else 0)
+            if split:
+                old = _folded(dates[:split], DateMention())
+                s.old_value = old.phrase()
+                s.moment = DateMention(day=old.day)
+                dates = dates[split:]
+            elif not marked and s.awaiting != "new_time" and not s.old_value:
                 # "meinen Termin morgen verschieben": the appointment, not the new time.
                 s.old_value = dates[0].phrase()
                 return
-        newest = dates[-1]
         # "Dann lieber um vier": a time alone keeps the day under discussion, and vice versa.
-        s.moment = DateMention(day=newest.day or s.moment.day, time=newest.time or s.moment.time)
-        s.date_value = s.moment.phrase()
+        fresh_day = dates[0].day is not None
+        s.moment = _folded(dates, s.moment)
+        s.date_turns = [heard.text] if fresh_day or not s.date_turns else [*s.date_turns, heard.text]
+        s.date_value, s.date_offered = s.moment.phrase(), False
         s.checked = None
         if s.intent is None:
             s.intent = "book"
@@ -211,7 +261,7 @@ class SimulatedAgent:
             return True
         else:
             return False
-        s.date_value, s.checked, s.awaiting = chosen, None, None
+        s.date_value, s.checked, s.awaiting, s.date_offered = chosen, None, None, True
         return True
 
     def _pick_appointment(self, heard: Understanding) -> bool:
@@ -237,7 +287,19 @@ class SimulatedAgent:
     # -- deciding -----------------------------------------------------------------------------
 
     def _phone(self) -> dict[str, str]:
-        return {"customer_phone": self._caller.phone} if self._explicit_phone else {}
+        return {"customer_phone": self._s.phone} if self._s.phone else {}
+
+    def _service_arg(self) -> str:
+        s = self._s
+        if self._policy.args == "full_turn" and s.service_turn:
+            return s.service_turn
+        return s.service or ""
+
+    def _date_arg(self) -> str:
+        s = self._s
+        if self._policy.args == "full_turn" and s.date_turns and not s.date_offered:
+            return " ".join(s.date_turns)
+        return s.date_value or ""
 
     def _next_step(self, understood: bool) -> str | tuple[str, dict[str, Any]]:
         s = self._s
@@ -281,11 +343,11 @@ class SimulatedAgent:
             s.awaiting = "time"
             return ASK_TIME
         if self._policy.check_before_booking and s.checked != (s.service, s.date_value):
-            return "check_availability", {"service": s.service, "date_time": s.date_value}
+            return "check_availability", {"service": self._service_arg(), "date_time": self._date_arg()}
         if not s.name:
             s.awaiting = "name"
             return ASK_NAME
-        return "book_appointment", {"service": s.service, "date_time": s.date_value,
+        return "book_appointment", {"service": self._service_arg(), "date_time": self._date_arg(),
                                     "customer_name": s.name, **self._phone()}
 
     # -- reading the core's answer ------------------------------------------------------------
@@ -304,6 +366,7 @@ class SimulatedAgent:
         if record.success:
             if name == "check_availability":
                 s.service = str(data.get("service") or s.service)
+                s.service_turn = None  # the core named the service: from now on its name
                 if data.get("requested") is None:  # a day or a window: the core listed free times
                     return self._offer(message, data.get("slots") or [])
                 if data.get("available"):
@@ -317,17 +380,18 @@ class SimulatedAgent:
             return self._with_question(message, ANYTHING_ELSE) if name in CHANGES else message
         error = record.error or ""
         if error == "service_ambiguous":
+            s.service_turn = None
             s.candidates = [str(c) for c in data.get("candidates") or []]
             s.awaiting = "candidate"
             options = ", ".join(s.candidates[:-1]) + f" oder {s.candidates[-1]}" if s.candidates else ""
             return self._with_question(message, f"Meinen Sie {options}?" if options else ASK_SERVICE)
         if error == "service_unknown":
-            s.service, s.checked, s.awaiting = None, None, "service"
+            s.service, s.checked, s.awaiting, s.service_turn = None, None, "service", None
             return self._with_question(message, ASK_SERVICE)
         if error == "time_needed" and data.get("alternatives"):
             return self._offer(message, data["alternatives"])
         if error in ("time_needed", "unparseable_time"):
-            s.moment, s.date_value, s.checked = DateMention(), None, None
+            s.moment, s.date_value, s.checked, s.date_turns = DateMention(), None, None, []
             s.awaiting = "new_time" if s.intent == "reschedule" else "time"
             return self._with_question(message, ASK_TIME)
         if error == "appointment_ambiguous":
@@ -351,6 +415,14 @@ class SimulatedAgent:
         return self._with_question(message, ASK_TIME)
 
 
+def _folded(dates: list[DateMention], base: DateMention) -> DateMention:
+    """The moment a run of mentions leaves: each later part replaces the same part before it."""
+    moment = base
+    for mention in dates:
+        moment = DateMention(day=mention.day or moment.day, time=mention.time or moment.time)
+    return moment
+
+
 async def simulate_call(platform: RetellPlatform, turns: list[str], caller: CallerIdentity, now: datetime,
                         policy: Policy, record: CallRecord) -> CallRecord:
     """One phone call from greeting to hang-up, with the lifecycle events around it."""
@@ -360,14 +432,17 @@ async def simulate_call(platform: RetellPlatform, turns: list[str], caller: Call
     record.utterances.append(Utterance(role="agent", text=GREETING))
     record.events += await platform.event(call, "call_started")
     for turn in turns:
-        record.utterances.append(Utterance(role="user", text=turn))
-        record.utterances.append(Utterance(role="agent", text=await agent.respond(turn)))
+        said = Utterance(role="user", text=turn)
+        record.utterances.append(said)
+        answer = await agent.respond(turn)
+        said.unplaced = agent.last_heard.unplaced if agent.last_heard else []
+        record.utterances.append(Utterance(role="agent", text=answer))
         if agent.ended:
             break
     call.status = "ended"
     call.end_timestamp = call.start_timestamp + 30_000 * max(1, record.turns())
     record.events += await platform.event(call, "call_ended")
-    call.status = "analyzed"
+    # PhoneCallResponse knows no "analyzed" status: the analysed call stays "ended".
     record.events += await platform.event(call, "call_analyzed")
     record.outcome = outcome_of(record.functions)
     return record

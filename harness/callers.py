@@ -19,7 +19,20 @@ class CallerIdentity:
 
     def placeholders(self) -> dict[str, str]:
         return {"name": self.name, "first_name": self.first_name, "last_name": self.last_name,
-                "phone": self.phone}
+                "phone": self.phone, "phone_national": _national(self.phone),
+                "phone_words": " ".join(_DIGIT_WORDS[d] for d in _national(self.phone) if d.isdigit())}
+
+
+_DIGIT_WORDS = dict(zip("0123456789", ["null", "eins", "zwei", "drei", "vier", "fünf", "sechs", "sieben", "acht",
+                                       "neun"], strict=True))
+
+
+def _national(phone: str) -> str:
+    """+4915112345678 → '0151 12345678', as a caller says their own number."""
+    if not phone.startswith("+49"):
+        return phone
+    digits = "0" + phone[3:]
+    return f"{digits[:4]} {digits[4:]}"
 
 
 def stable_seed(*parts: object) -> int:
@@ -38,6 +51,7 @@ def make_caller(template: Caller, scenario_seed: int, index: int) -> CallerIdent
         first, _, last = name.partition(" ")
     else:
         name = f"{first} {last}"
-    # German mobile numbers in E.164, as Retell reports from_number.
-    phone = template.phone if template.phone and index == 0 else fake.numerify("+4915#########")
+    # German mobile numbers in E.164, as Retell reports from_number; 0151 numbers are all valid for
+    # libphonenumber, which Cal.com checks attendee phone numbers with.
+    phone = template.phone if template.phone and index == 0 else fake.numerify("+49151########")
     return CallerIdentity(name=name, first_name=first, last_name=last or first, phone=phone)

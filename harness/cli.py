@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from harness.explain import describe, explain_scenario
 from harness.invariants import find_violations, summary, take_snapshot
 from harness.reporting.console import print_run
 from harness.reporting.html import write_html
@@ -19,7 +20,7 @@ from harness.reporting.json_report import write_json
 from harness.reporting.junit import write_junit
 from harness.results import CallRecord, ScenarioResult
 from harness.runner import RunOptions, run_suite
-from harness.scenario import ScenarioError, load_scenarios
+from harness.scenario import Scenario, ScenarioError, load_scenarios
 from harness.stack import CALCOM_TEST_KEY, StackOptions
 
 # Piped output (CI logs, make demo | tee) gets a table wide enough for the scenario names.
@@ -47,6 +48,8 @@ def run(
                                                  "against a DB that keeps earlier runs).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the started mock.")] = 7,
     log_dir: Annotated[Path | None, typer.Option(help="Keep the started servers' logs here.")] = None,
+    explain_first: Annotated[bool, typer.Option("--explain", help="First show how the agent reads every turn "
+                                                                  "(as `callsim explain`).")] = False,
 ) -> None:
     """Simulate the scenario phone calls against the webhook and check outcomes and invariants."""
     try:
@@ -57,6 +60,8 @@ def run(
     if not scenarios:
         console.print(f"[red]no scenario matches[/red] {pattern!r} in {', '.join(map(str, paths))}")
         raise typer.Exit(2)
+    if explain_first:
+        _print_explanation(scenarios)
     stack = StackOptions(webhook_url=webhook_url, calcom_url=calcom_url, database_url=database_url,
                          redis_url=redis_url, calcom_api_key=calcom_api_key, retell_api_key=retell_api_key,
                          workers=workers, seed=seed, log_dir=log_dir)
@@ -111,3 +116,45 @@ def check(
 app = typer.Typer(help="Call simulator and invariant checker.", no_args_is_help=True)
 app.command("run")(run)
 app.command("check")(check)
+
+
+def _print_explanation(scenarios: list[Scenario]) -> int:
+    unplaced = 0
+    for scenario in scenarios:
+        console.print(f"[bold]{scenario.name}[/bold] [dim]({scenario.source}, args: {scenario.policy.args})[/dim]")
+        for index, readings in enumerate(explain_scenario(scenario)):
+            if len(scenario.calls) > 1:
+                console.print(f"  call {index + 1}")
+            for reading in readings:
+                seen = describe(reading.reading)
+                unplaced += bool(seen["unplaced"])
+                console.print(f"  [cyan]Anrufer:[/cyan] {reading.turn}", highlight=False)
+                parts = [f"{key}={value!r}" for key, value in seen.items() if value and key != "unplaced"]
+                console.print(f"    gelesen: {', '.join(parts) or '–'}", highlight=False)
+                if seen["unplaced"]:
+                    console.print(f"    [red]nicht eingeordnet: {', '.join(seen['unplaced'])}[/red]", highlight=False)
+                for call in reading.calls:
+                    console.print(f"    → {call.name}({json.dumps(call.args, ensure_ascii=False)})", highlight=False)
+                console.print(f"    [dim]Agentin: {reading.answer}[/dim]", highlight=False)
+    console.print(f"{len(scenarios)} scenarios, {unplaced} turns with unplaced words")
+    return unplaced
+
+
+def explain(
+    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders (*.yaml).")],
+    pattern: Annotated[str | None, typer.Option("-k", help="Only scenarios whose name or tag contains this.")] = None,
+) -> None:
+    """Show how the simulated agent reads every caller turn and which calls it would make (no server).
+
+    Exit code 1 when a turn holds words the agent could not place (it would ask back there).
+    """
+    try:
+        scenarios = load_scenarios(paths, pattern)
+    except ScenarioError as error:
+        console.print(f"[red]scenario error:[/red] {error}", highlight=False)
+        raise typer.Exit(2) from None
+    if _print_explanation(scenarios):
+        raise typer.Exit(1)
+
+
+app.command("explain")(explain)

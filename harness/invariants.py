@@ -76,15 +76,27 @@ def _local(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
+def _held_by(snapshot: Snapshot) -> dict[str, str]:
+    """Cal.com uid → id of the confirmed row holding it. A booking moved with Cal.com's reschedule
+    endpoint keeps the old booking's metadata (its `appointment_id` names the row moved away from),
+    so the row that holds its uid is the one it belongs to."""
+    return {a.calcom_uid: a.id for a in snapshot.appointments or [] if a.confirmed and a.calcom_uid}
+
+
+def _appointment_of(booking: CalBooking, held_by: dict[str, str]) -> str | None:
+    return held_by.get(booking.uid, booking.appointment_id)
+
+
 def orphans(snapshot: Snapshot) -> list[Violation]:
     if snapshot.appointments is None:
         return []
     rows = {a.id: a for a in snapshot.appointments}
+    held_by = _held_by(snapshot)
     found = []
     for booking in snapshot.bookings:
         if not booking.active or not booking.appointment_id:
             continue
-        row = rows.get(booking.appointment_id)
+        row = rows.get(_appointment_of(booking, held_by) or "")
         if row is None or not row.confirmed:
             state = "no row" if row is None else f"row status {row.status}"
             found.append(Violation(
@@ -191,7 +203,8 @@ def _told(calls: Sequence[CallRecord]) -> tuple[dict[str, str], list[Violation]]
 
 def truthfulness(calls: Sequence[CallRecord], snapshot: Snapshot) -> list[Violation]:
     told, found = _told(calls)
-    accepted_by_id = {b.appointment_id for b in snapshot.bookings if b.active and b.appointment_id}
+    held_by = _held_by(snapshot)
+    accepted_by_id = {_appointment_of(b, held_by) for b in snapshot.bookings if b.active and b.appointment_id}
     rows = {a.id: a for a in snapshot.appointments or []}
     for appointment_id, call_id in told.items():
         row = rows.get(appointment_id)
@@ -205,7 +218,7 @@ def truthfulness(calls: Sequence[CallRecord], snapshot: Snapshot) -> list[Violat
                 call_ids=[call_id]))
     call_ids = {c.call_id for c in calls}
     for booking in snapshot.bookings:
-        if booking.active and booking.call_id in call_ids and booking.appointment_id not in told:
+        if booking.active and booking.call_id in call_ids and _appointment_of(booking, held_by) not in told:
             found.append(Violation(
                 invariant="truthfulness", key=f"truth:silent:{booking.uid}",
                 detail=f"call {booking.call_id} was not told \"gebucht\" for it, yet Cal.com booking {booking.uid} "

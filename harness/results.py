@@ -37,6 +37,7 @@ class EventDelivery(BaseModel):
 class Utterance(BaseModel):
     role: Literal["agent", "user"]
     text: str
+    unplaced: list[str] = Field(default_factory=list)  # caller words the agent could not place: it asked back
 
 
 class CallRecord(BaseModel):
@@ -59,7 +60,12 @@ class CallRecord(BaseModel):
 
     @property
     def transcript(self) -> str:
-        return "\n".join(f"{'Agent' if u.role == 'agent' else 'User'}: {u.text}" for u in self.utterances)
+        return "\n".join(f"{'Agent' if u.role == 'agent' else 'User'}: {u.text}"
+                         + (f"  [unplaced: {', '.join(u.unplaced)}]" if u.unplaced else "") for u in self.utterances)
+
+    @property
+    def unplaced_turns(self) -> int:
+        return sum(1 for u in self.utterances if u.unplaced)
 
     def turns(self) -> int:
         return sum(1 for u in self.utterances if u.role == "user")
@@ -105,6 +111,10 @@ class ScenarioResult(BaseModel):
     @property
     def turns(self) -> int:
         return sum(call.turns() for call in self.calls)
+
+    @property
+    def unplaced_turns(self) -> int:
+        return sum(call.unplaced_turns for call in self.calls)
 
 
 class RunResult(BaseModel):

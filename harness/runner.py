@@ -198,9 +198,9 @@ class SuiteRun:
 
     async def _calls(self, scenario: Scenario, now: datetime, result: ScenarioResult) -> list[str]:
         headers = {"X-Callsim-Fault": ",".join(scenario.core_faults)} if scenario.core_faults else {}
-        platform = RetellPlatform(self._client, self._target.webhook_url, scenario.transport,
-                                  self._target.retell_api_key, headers)
         seed = scenario.seed if scenario.seed is not None else stable_seed(scenario.name)
+        platform = RetellPlatform(self._client, self._target.webhook_url, scenario.transport,
+                                  self._target.retell_api_key, headers, seed)
         count = scenario.concurrency.callers
         callers = [make_caller(scenario.caller, seed, i) for i in range(count)]
         dates = date_placeholders(now)

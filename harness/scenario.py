@@ -132,7 +132,10 @@ class Transport(_Strict):
     route: Literal["function-call", "per-function"] = "function-call"
     args_at_root: bool = False
     duplicate_events: bool = False
-    timeout_s: float = Field(default=8.0, gt=0, le=60)
+    # Per attempt, as Retell's tool `timeout_ms`; unset: the tool's setting from `callsim retell-tools`.
+    timeout_ms: int | None = Field(default=None, ge=1000, le=600_000)
+    timeout_s: float | None = Field(default=None, gt=0, le=60)  # older spelling of timeout_ms
+    max_retry: int | None = Field(default=None, ge=0, le=5)  # unset: the tool's setting
     sign: bool = True
 
     @model_validator(mode="after")
@@ -142,10 +145,26 @@ class Transport(_Strict):
         return self
 
 
+AgentStyle = Literal["spoken", "full_turn"]
+
+
 class Policy(_Strict):
-    """Switches of the simulated agent."""
+    """Switches of the simulated agent.
+
+    `args`: `spoken` passes the service and date phrases the agent heard; `full_turn` passes the
+    caller's whole sentence as `service` and `date_time` (an LLM that does not extract), so the core
+    must find them inside it. A list runs the scenario once per style (`<name>--full-turn`).
+    """
 
     check_before_booking: bool = True
+    args: AgentStyle | list[AgentStyle] = "spoken"
+
+    @field_validator("args")
+    @classmethod
+    def _styles(cls, value: AgentStyle | list[AgentStyle]) -> AgentStyle | list[AgentStyle]:
+        if isinstance(value, list) and (not value or len(set(value)) != len(value)):
+            raise ValueError("give each agent style once")
+        return value
 
 
 class FunctionExpectation(_Strict):
@@ -255,6 +274,25 @@ class Scenario(_Strict):
         return needle in self.name or needle in (t.lower() for t in self.tags)
 
 
+def _per_style(scenario: Scenario) -> list[Scenario]:
+    """One scenario per agent style; a style after the first gets its own name and lane (week)."""
+    styles = scenario.policy.args
+    if not isinstance(styles, list):
+        return [scenario]
+    variants = []
+    for index, style in enumerate(styles):
+        suffix = "" if index == 0 else f"--{style.replace('_', '-')}"
+        variant = scenario.model_copy(deep=True, update={
+            "name": scenario.name + suffix,
+            "lane": (scenario.lane + suffix) if scenario.lane and suffix else scenario.lane,
+            "policy": scenario.policy.model_copy(update={"args": style}),
+            "tags": [*scenario.tags, style] if suffix else scenario.tags,
+        })
+        variant.source = scenario.source
+        variants.append(variant)
+    return variants
+
+
 def _format_validation(path: Path, index: int | None, error: ValidationError) -> str:
     where = f"{path}" + (f" [scenario {index}]" if index is not None else "")
     lines = []
@@ -288,7 +326,7 @@ def _parse_entries(path: Path, document: Any) -> list[Scenario]:
         except ValidationError as error:
             raise ScenarioError(_format_validation(path, index if len(entries) > 1 else None, error)) from None
         scenario.source = str(path)
-        scenarios.append(scenario)
+        scenarios.extend(_per_style(scenario))
     return scenarios
 
 

@@ -99,7 +99,7 @@ def _responses(attendee: dict[str, Any], guests: list[str]) -> dict[str, Any]:
 
 def event_type_output(event_type: EventType, catalog: Catalog) -> dict[str, Any]:
     host = catalog.host(event_type.host)
-    return {
+    out = {
         "id": event_type.id,
         "lengthInMinutes": event_type.length_in_minutes,
         "title": event_type.title,
@@ -119,9 +119,9 @@ def event_type_output(event_type: EventType, catalog: Catalog) -> dict[str, Any]
         ],
         "disableGuests": True,
         "slotInterval": catalog.slot_interval_minutes,
-        "minimumBookingNotice": 0,
-        "beforeEventBuffer": 0,
-        "afterEventBuffer": 0,
+        "minimumBookingNotice": event_type.minimum_booking_notice,
+        "beforeEventBuffer": event_type.before_event_buffer,
+        "afterEventBuffer": event_type.after_event_buffer,
         "recurrence": None,
         "metadata": {},
         "price": event_type.price_cents,
@@ -161,6 +161,19 @@ def event_type_output(event_type: EventType, catalog: Catalog) -> dict[str, Any]
             }
         ],
     }
+    # event-type.output.ts: lengthInMinutesOptions only for several lengths; bookingWindow and
+    # disableCancelling only when set.
+    if event_type.length_options:
+        out["lengthInMinutesOptions"] = list(event_type.length_options)
+    if event_type.booking_window_days is not None:
+        out["bookingWindow"] = {
+            "type": "calendarDays",
+            "value": event_type.booking_window_days,
+            "rolling": False,
+        }
+    if event_type.disable_cancelling:
+        out["disableCancelling"] = True
+    return out
 
 
 def pagination(skip: int, take: int, total: int) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import time
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import yaml
@@ -30,12 +30,21 @@ ClockTime = Annotated[time, BeforeValidator(_parse_clock)]
 
 
 class Host(BaseModel):
+    """A stylist: a Cal.com user and member of the salon's team."""
+
     model_config = ConfigDict(frozen=True)
 
     id: int
     name: str
     username: str
     email: str
+    # The stylist's own API key: on Cal.com a key acts as its owner and sees only the owner's bookings.
+    api_key: str | None = None
+    role: Literal["OWNER", "ADMIN", "MEMBER"] = "MEMBER"
+
+    @property
+    def team_admin(self) -> bool:
+        return self.role in ("OWNER", "ADMIN")
 
 
 class EventType(BaseModel):
@@ -48,16 +57,41 @@ class EventType(BaseModel):
     price_eur: float = 0
     host: int
     description: str = ""
+    # Cal.com's event type settings that decide whether a start can be booked at all.
+    # `length_options` is metadata.multipleDuration: only then may a create carry lengthInMinutes.
+    length_options: tuple[int, ...] = ()
+    minimum_booking_notice: int = Field(default=0, ge=0)  # minutes
+    booking_window_days: int | None = Field(default=None, gt=0)  # rolling period, None = unlimited
+    before_event_buffer: int = Field(default=0, ge=0)  # minutes
+    after_event_buffer: int = Field(default=0, ge=0)
+    disable_cancelling: bool = False
 
     @property
     def price_cents(self) -> int:
         return round(self.price_eur * 100)
+
+    @model_validator(mode="after")
+    def _default_length_is_an_option(self) -> EventType:
+        if self.length_options and self.length_in_minutes not in self.length_options:
+            raise ValueError(f"event type {self.id}: length_in_minutes must be one of length_options")
+        return self
+
+
+class Team(BaseModel):
+    """The salon as a Cal.com team: its event types are team event types, one stylist hosting each."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: int
+    slug: str
+    name: str
 
 
 class Catalog(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     name: str
+    team: Team | None = None
     time_zone: str = "Europe/Berlin"
     currency: str = "eur"
     slot_interval_minutes: int = Field(default=15, gt=0)
@@ -78,6 +112,9 @@ class Catalog(BaseModel):
                 raise ValueError(f"event type {event_type.id} names unknown host {event_type.host}")
         if len({e.id for e in self.event_types}) != len(self.event_types):
             raise ValueError("event type ids must be unique")
+        keys = [h.api_key for h in self.hosts if h.api_key]
+        if len(set(keys)) != len(keys):
+            raise ValueError("host api keys must be unique")
         return self
 
     @cached_property
@@ -93,6 +130,9 @@ class Catalog(BaseModel):
 
     def host(self, host_id: int) -> Host:
         return self._hosts_by_id[host_id]
+
+    def host_by_key(self, api_key: str) -> Host | None:
+        return next((h for h in self.hosts if h.api_key and h.api_key == api_key), None)
 
     @cached_property
     def _event_types_by_id(self) -> dict[int, EventType]:

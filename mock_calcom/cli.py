@@ -68,4 +68,9 @@ def mock_calcom_command(
     except FileNotFoundError as exc:
         raise typer.BadParameter(str(exc)) from exc
     typer.echo(f"mock_calcom on http://{host}:{port} (seed {app.state.mock.config.seed})", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    )
+    # The `outage` fault closes this server's listening port for a while (faults/outage.py).
+    app.state.mock.listeners.server = server
+    server.run()

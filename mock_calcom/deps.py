@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from fastapi import Request
 
+from mock_calcom.catalog import Host
 from mock_calcom.errors import (
     MSG_INVALID_ACCESS_TOKEN,
     MSG_INVALID_API_KEY,
+    MSG_LIST_NO_AUTH,
     MSG_NO_AUTH,
     MSG_THROTTLED,
     CalcomError,
@@ -27,8 +29,15 @@ def mock_state(request: Request) -> MockState:
     return request.app.state.mock
 
 
-def calcom_guard(request: Request, versions: tuple[str, ...]) -> MockState:
-    """Cal.com's order: throttler, then API version routing, then the API-key strategy."""
+def calcom_guard(
+    request: Request, versions: tuple[str, ...], *, permissions_guard: bool = False
+) -> MockState:
+    """Cal.com's order: throttler, then API version routing, then the API-key strategy.
+
+    The key's owner lands in `request.state.calcom_user`: a stylist's own key, or None for the salon
+    account's key (the team owner, who sees every team booking). Routes behind Cal.com's
+    PermissionsGuard (the bookings list) answer a missing token with its 403 first.
+    """
     state = mock_state(request)
     token = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
     if state.config.rate_limit:
@@ -37,8 +46,15 @@ def calcom_guard(request: Request, versions: tuple[str, ...]) -> MockState:
         if not verdict.allowed:
             raise CalcomError(429, MSG_THROTTLED)
     _check_version(request, versions)
-    _authenticate(state, token)
+    if permissions_guard and not token:
+        # apps/api/v2/src/modules/auth/guards/permissions/permissions.guard.ts
+        raise CalcomError(403, MSG_LIST_NO_AUTH)
+    request.state.calcom_user = _authenticate(state, token)
     return state
+
+
+def calcom_user(request: Request) -> Host | None:
+    return getattr(request.state, "calcom_user", None)
 
 
 def _check_version(request: Request, supported: tuple[str, ...]) -> None:
@@ -54,9 +70,12 @@ def _check_version(request: Request, supported: tuple[str, ...]) -> None:
         )
 
 
-def _authenticate(state: MockState, token: str) -> None:
+def _authenticate(state: MockState, token: str) -> Host | None:
     if not token:
         raise CalcomError(401, MSG_NO_AUTH)
+    host = state.catalog.host_by_key(token)
+    if host is not None:
+        return host
     configured = state.settings.api_key
     if configured:
         valid = token == configured
@@ -68,3 +87,4 @@ def _authenticate(state: MockState, token: str) -> None:
             401,
             MSG_INVALID_API_KEY if token.startswith(API_KEY_PREFIX) else MSG_INVALID_ACCESS_TOKEN,
         )
+    return None

@@ -31,7 +31,22 @@ MSG_SINGLE_LENGTH = (
 )
 MSG_CONTACT = "Attendee must have at least one contact method (email or phone number)"
 MSG_ALREADY_CANCELLED = "This booking has already been cancelled."
-MSG_THROTTLED = "ThrottlerException: Too Many Requests"
+MSG_OUT_OF_BOUNDS = (
+    'The event type can\'t be booked at the "start" time provided. This could be because it\'s too soon '
+    "(violating the minimum booking notice) or too far in the future (outside the event's scheduling "
+    'window). Try fetching available slots first using the GET /v2/slots endpoint and then make a '
+    'booking with "start" time equal to one of the available slots: '
+    "https://cal.com/docs/api-reference/v2/slots"
+)
+MSG_CANCEL_ENDED = "Cannot cancel a booking that has already ended"
+MSG_CANCEL_DISABLED = "This event type does not allow cancellations"
+MSG_CANCEL_REASON_REQUIRED = "Cancellation reason is required when you are the host"
+MSG_LIST_NO_AUTH = (
+    "PermissionsGuard - no authentication provided. Provide either authorization bearer token "
+    "containing managed user access token or oAuth client id in 'x-cal-client-id' header."
+)
+# apps/api/v2/src/lib/throttler-guard.ts (CustomThrottlerGuard.throwThrottlingException)
+MSG_THROTTLED = "CustomThrottlerGuard - Too many requests. Please try again later."
 MSG_INTERNAL = "Internal server error."
 
 # NestJS exception class and reason phrase per status, as `exception.name` / `getResponse().error`.
@@ -72,11 +87,24 @@ def error_body(status: int, message: str, path: str) -> dict[str, Any]:
 class CalcomError(Exception):
     """An HTTP error the way Cal.com's exception filter writes it."""
 
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, headers: dict[str, str] | None = None, *, raw: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
         self.headers = headers or {}
+        # A core `HttpError` that no Nest filter wraps: Express answers a bare {statusCode, message}.
+        self.raw = raw
+
+
+def core_error(shape: str, status: int, message: str) -> CalcomError:
+    """An error thrown inside Cal.com's booking engine (`HttpError` from @calcom/lib/http-error), not a
+    Nest `HttpException`. How it comes back depends on the build's filters: in the usual envelope,
+    as a bare `{statusCode, message}`, or swallowed by the Sentry filter as a 500."""
+    if shape == "internal":
+        return CalcomError(500, MSG_INTERNAL)
+    return CalcomError(status, message, raw=shape == "raw")
 
 
 def request_path(request: Request) -> str:
@@ -88,6 +116,12 @@ def request_path(request: Request) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     async def calcom_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, CalcomError)
+        if exc.raw:
+            return JSONResponse(
+                {"statusCode": exc.status, "message": exc.message},
+                status_code=exc.status,
+                headers=exc.headers,
+            )
         return JSONResponse(
             error_body(exc.status, exc.message, request_path(request)),
             status_code=exc.status,

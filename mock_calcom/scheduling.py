@@ -7,7 +7,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from mock_calcom.catalog import EventType
-from mock_calcom.errors import MSG_ALREADY_CANCELLED, MSG_PAST, MSG_SLOT_TAKEN, CalcomError
+from mock_calcom.errors import (
+    MSG_ALREADY_CANCELLED,
+    MSG_CANCEL_DISABLED,
+    MSG_CANCEL_ENDED,
+    MSG_CANCEL_REASON_REQUIRED,
+    MSG_OUT_OF_BOUNDS,
+    MSG_PAST,
+    MSG_SLOT_TAKEN,
+    CalcomError,
+    core_error,
+)
 from mock_calcom.ledger import Booking
 from mock_calcom.state import MockState
 
@@ -15,15 +25,28 @@ from mock_calcom.state import MockState
 def _refuse_unless_available(
     state: MockState, event_type: EventType, start: datetime, end: datetime, ignore_uid: str | None
 ) -> None:
-    if start < state.now():
+    now = state.now()
+    if start < now:
         raise CalcomError(400, MSG_PAST)
+    if not within_bounds(event_type, start, now):
+        raise CalcomError(400, MSG_OUT_OF_BOUNDS)
     # Cal.com answers "not available" alike for a busy host and for a time outside working hours. A second
     # create of the same event type, start, end and host is refused here too: Cal.com has no idempotency
     # key, so a blind retry after a lost response meets its own first booking as a conflict.
+    buffers = (event_type.before_event_buffer, event_type.after_event_buffer)
     if not state.availability.within_opening_hours(start, end) or state.availability.conflicts(
-        event_type.host, start, end, ignore_uid
+        event_type.host, start, end, ignore_uid, buffers
     ):
         raise CalcomError(state.config.conflict_status, MSG_SLOT_TAKEN)
+
+
+def within_bounds(event_type: EventType, start: datetime, now: datetime) -> bool:
+    """Minimum booking notice and rolling booking window (packages/lib/isOutOfBounds.tsx); outside them
+    handleNewBooking throws booking_time_out_of_bounds_error."""
+    if start < now + timedelta(minutes=event_type.minimum_booking_notice):
+        return False
+    window = event_type.booking_window_days
+    return window is None or start < now + timedelta(days=window)
 
 
 async def _race_window(state: MockState) -> None:
@@ -64,10 +87,21 @@ async def create_booking(
     )
 
 
-def cancel_booking(state: MockState, booking: Booking, reason: str | None) -> Booking:
+def cancel_booking(
+    state: MockState, booking: Booking, reason: str | None, *, by_host: bool
+) -> Booking:
+    """handleCancelBooking's refusals, in its order. They are core `HttpError`s, rendered as the
+    configured `core_error_shape` (packages/features/bookings/lib/handleCancelBooking.ts)."""
+    now = state.now()
     if not booking.active:
-        raise CalcomError(400, MSG_ALREADY_CANCELLED)
-    state.ledger.set_status(booking, "cancelled", state.now(), cancellation_reason=reason)
+        raise core_error(state.config.core_error_shape, 400, MSG_ALREADY_CANCELLED)
+    if booking.end <= now:
+        raise core_error(state.config.core_error_shape, 400, MSG_CANCEL_ENDED)
+    if booking.event_type.disable_cancelling:
+        raise core_error(state.config.core_error_shape, 400, MSG_CANCEL_DISABLED)
+    if by_host and not (reason or "").strip():
+        raise core_error(state.config.core_error_shape, 400, MSG_CANCEL_REASON_REQUIRED)
+    state.ledger.set_status(booking, "cancelled", now, cancellation_reason=reason)
     return booking
 
 

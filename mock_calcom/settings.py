@@ -6,7 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +20,11 @@ class MockConfig(BaseModel):
     rate_limit: bool = False
     rate_limit_requests: int = Field(default=120, gt=0)
     rate_limit_window_s: float = Field(default=60, gt=0)
+    # Cal.com's throttler blocks a key for blockDuration once it crossed the limit (throttler-guard.ts).
+    rate_limit_block_s: float = Field(default=60, ge=0)
+    # How errors thrown inside Cal.com's booking engine (HttpError: already cancelled, ended, ...) come
+    # back; it differs between builds: the usual envelope, a bare {statusCode, message}, or a 500.
+    core_error_shape: Literal["envelope", "raw", "internal"] = "envelope"
     # Every hang-like fault ends after this, so a forgotten fault cannot pin a server task forever.
     max_hang_s: float = Field(default=30, gt=0)
     # A frozen clock for reproducible "is this slot in the past" decisions; None = wall clock.
@@ -36,10 +41,15 @@ class MockSettings(BaseSettings):
     conflict_status: Literal[400, 409] = 400
     rate_limit: bool = False
     max_hang_s: float = 30
+    core_error_shape: Literal["envelope", "raw", "internal"] = "envelope"
     api_key: str | None = None
     catalog: Path | None = None
     faults: Path | None = None
     journal_limit: int = 100_000
+    # German state whose public holidays the salon's schedule closes; the core's
+    # SALON_HOLIDAYS_SUBDIV is read too, so one setting closes both on the same days.
+    holidays_subdiv: str | None = Field(
+        default=None, validation_alias=AliasChoices("MOCK_CALCOM_HOLIDAYS_SUBDIV", "SALON_HOLIDAYS_SUBDIV"))
 
     def initial_config(self) -> MockConfig:
         return MockConfig(
@@ -48,4 +58,5 @@ class MockSettings(BaseSettings):
             conflict_status=self.conflict_status,
             rate_limit=self.rate_limit,
             max_hang_s=self.max_hang_s,
+            core_error_shape=self.core_error_shape,
         )

@@ -6,8 +6,9 @@ import random
 import secrets
 from datetime import UTC, datetime
 
-from mock_calcom.availability import Availability
+from mock_calcom.availability import Availability, HolidayOverrides
 from mock_calcom.catalog import Catalog, load_catalog
+from mock_calcom.faults.outage import ListenerControl
 from mock_calcom.faults.profiles import load_profile
 from mock_calcom.faults.rules import FaultBook
 from mock_calcom.journal import RequestJournal
@@ -23,6 +24,7 @@ class MockState:
         self.config: MockConfig = settings.initial_config()
         self.faults = FaultBook()
         self.journal = RequestJournal(settings.journal_limit)
+        self.listeners = ListenerControl()
         if settings.faults is not None:
             profile = load_profile(settings.faults)
             self.config = self.config.model_copy(update=profile.config)
@@ -37,9 +39,10 @@ class MockState:
         # The app's own generator: the global `random` is shared with libraries and would break replay.
         self.rng = random.Random(self.config.seed)
         self.ledger = BookingLedger(self.catalog.zone, self.config.seed)
-        self.availability = Availability(self.catalog, self.ledger)
+        self.availability = Availability(self.catalog, self.ledger,
+                                         HolidayOverrides(self.settings.holidays_subdiv))
         self.journal.clear()
-        self.limiter = RateLimiter(self.config.rate_limit_requests, self.config.rate_limit_window_s)
+        self.limiter = self._new_limiter()
 
     def reset(self, *, keep_faults: bool = False) -> None:
         if not keep_faults:
@@ -52,10 +55,15 @@ class MockState:
         self.config = MockConfig.model_validate({**self.config.model_dump(), **changes})
         if "seed" in changes:
             self.rng = random.Random(self.config.seed)
-        if {"rate_limit_requests", "rate_limit_window_s"} & changes.keys():
-            self.limiter = RateLimiter(
-                self.config.rate_limit_requests, self.config.rate_limit_window_s
-            )
+        if {"rate_limit_requests", "rate_limit_window_s", "rate_limit_block_s"} & changes.keys():
+            self.limiter = self._new_limiter()
+
+    def _new_limiter(self) -> RateLimiter:
+        return RateLimiter(
+            self.config.rate_limit_requests,
+            self.config.rate_limit_window_s,
+            block_s=self.config.rate_limit_block_s,
+        )
 
     def now(self) -> datetime:
         frozen = self.config.now

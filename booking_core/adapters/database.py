@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 PING_AFTER_IDLE_S = 1.0
 
 
-def make_engine(url: str, pool_size: int = 30, wait_s: float = 15.0) -> AsyncEngine:
+def make_engine(url: str, pool_size: int = 30, pool_timeout_s: float = 5.0, wait_s: float = 15.0) -> AsyncEngine:
     """`wait_s` bounds how long one statement waits for another transaction's locks: the booking
     runs its DB steps inside the slot lock, and a wait past the lock's TTL would let a second caller
     into the slot (bootstrap passes a fraction of LOCK_TTL_S)."""
@@ -32,8 +32,9 @@ def make_engine(url: str, pool_size: int = 30, wait_s: float = 15.0) -> AsyncEng
         return engine
     # No overflow: an overflow connection is closed when it comes back, so a busy minute opened and
     # closed PostgreSQL connections all the time (a new backend costs milliseconds of CPU on both
-    # sides). The pool opens connections only as concurrency asks for them, and keeps them.
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=2,
+    # sides). The pool opens connections only as concurrency asks for them, and keeps them; a caller
+    # beyond them waits its turn (FIFO) up to pool_timeout_s instead of being refused.
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=pool_timeout_s,
                                  connect_args=_session_settings(url, wait_s))
     _ping_when_idle(engine.sync_engine)
     return engine

@@ -71,6 +71,10 @@ class AppointmentRow(Base):
     call_id: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     customer_phone: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
     rescheduled_from_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # When an unknown Cal.com outcome is looked up next, and how many lookups found nothing.
+    recheck_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    absent_checks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    closed_by_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now())
 
@@ -84,7 +88,9 @@ class CallRow(Base):
     to_number: Mapped[str | None] = mapped_column(String(40), nullable=True)
     status: Mapped[str] = mapped_column(String(32), default="ongoing")
     call: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now())
+    # Indexed for retention (migration 0002), like call_events.received_at and function_calls.created_at.
+    updated_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), onupdate=func.now(),
+                                                 index=True)
 
 
 class CallEventRow(Base):
@@ -95,7 +101,7 @@ class CallEventRow(Base):
     call_id: Mapped[str] = mapped_column(String(128), index=True)
     event: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
-    received_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    received_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), index=True)
 
 
 class FunctionCallRow(Base):
@@ -114,7 +120,17 @@ class FunctionCallRow(Base):
     request_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
     seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
     owner: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), index=True)
+
+
+class LeaseRow(Base):
+    """A named lease across workers and hosts (one reconciler at a time; a serving core's heartbeat)."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
 
 
 __all__ = [
@@ -124,5 +140,6 @@ __all__ = [
     "CallRow",
     "CustomerRow",
     "FunctionCallRow",
+    "LeaseRow",
     "ServiceRow",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any, cast
@@ -10,7 +10,14 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, Table, bindparam, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking_core.adapters.orm import AppointmentRow, CallEventRow, CallRow, CustomerRow, ServiceRow
+from booking_core.adapters.orm import (
+    AppointmentRow,
+    CallEventRow,
+    CallRow,
+    CustomerRow,
+    FunctionCallRow,
+    ServiceRow,
+)
 from booking_core.domain.model import TRANSITIONS, AppointmentStatus, Slot, to_utc_naive
 
 HOLDING = (AppointmentStatus.PENDING.value, AppointmentStatus.CONFIRMED.value)
@@ -178,11 +185,38 @@ class AppointmentRepository:
         ))
 
     async def needing_reconcile(self, stale_before: datetime) -> list[AppointmentRow]:
+        """Rows flagged out of sync, and pending rows no SAGA touched since `stale_before`."""
         return list(await self.session.scalars(select(AppointmentRow).where(
             or_(
                 AppointmentRow.sync_status != "in_sync",
                 (AppointmentRow.status == AppointmentStatus.PENDING.value) & (AppointmentRow.updated_at < stale_before),
             ))))
+
+    async def compare_and_set(self, appointment_id: str, expected: Mapping[str, Any], **values: Any) -> bool:
+        """Write `values` only if the row still holds `expected` (what the writer read); False if
+        someone changed it meanwhile. Does not commit."""
+        conditions = [_A[name].is_(None) if value is None else _A[name] == value for name, value in expected.items()]
+        result = await self.session.execute(
+            update(_APPOINTMENTS).where(_A.id == appointment_id, *conditions).values(**values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def confirmed_by_uids(self, uids: list[str]) -> dict[str, AppointmentRow]:
+        """The confirmed rows holding these Cal.com uids, by uid."""
+        if not uids:
+            return {}
+        rows = await self.session.scalars(select(AppointmentRow).where(
+            AppointmentRow.calcom_uid.in_(uids), AppointmentRow.status == AppointmentStatus.CONFIRMED.value))
+        return {row.calcom_uid: row for row in rows if row.calcom_uid}
+
+    async def pending_moves_from(self, appointment_id: str) -> list[AppointmentRow]:
+        """Recorded moves away from this appointment that are not finished."""
+        return list(await self.session.scalars(select(AppointmentRow).where(
+            AppointmentRow.rescheduled_from_id == appointment_id,
+            AppointmentRow.status == AppointmentStatus.PENDING.value)))
+
+    async def closed_by(self, key: str) -> AppointmentRow | None:
+        """The appointment a call with this idempotency key cancelled or moved away from."""
+        return await self.session.scalar(select(AppointmentRow).where(AppointmentRow.closed_by_key == key))
 
     async def by_ids(self, ids: list[str]) -> dict[str, AppointmentRow]:
         if not ids:
@@ -220,3 +254,40 @@ class CallRepository:
     async def event(self, call_id: str, event: str) -> CallEventRow | None:
         return await self.session.scalar(select(CallEventRow).where(
             CallEventRow.call_id == call_id, CallEventRow.event == event))
+
+
+# Retention: (table, its key, the column that dates a row). Keys are read first and deleted by
+# key, a batch at a time: MariaDB refuses LIMIT inside an IN subquery, and a DELETE bounded by the
+# keys it names holds its row locks only for those rows.
+_FUNCTION_CALLS = cast(Table, FunctionCallRow.__table__)
+_CALL_EVENTS = cast(Table, CallEventRow.__table__)
+_CALL_ROWS = cast(Table, CallRow.__table__)
+PRUNABLE: dict[str, tuple[Table, str, str]] = {
+    "function_calls": (_FUNCTION_CALLS, "key", "created_at"),
+    "call_events": (_CALL_EVENTS, "id", "received_at"),
+    "calls": (_CALL_ROWS, "call_id", "updated_at"),
+}
+
+
+@cache
+def _stale_keys(table_name: str, batch: int) -> Any:
+    table, key, dated = PRUNABLE[table_name]
+    query = select(table.c[key]).where(table.c[dated] < bindparam("cutoff"))
+    if table_name == "function_calls":
+        # A claim still leased belongs to a request being answered: never pulled from under it.
+        query = query.where(table.c.lease_until < bindparam("now"))
+    return query.order_by(table.c[dated]).limit(batch)
+
+
+class RetentionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def delete_older(self, table_name: str, cutoff: datetime, now: datetime, batch: int) -> int:
+        """Delete up to `batch` rows of the table dated before `cutoff` (naive UTC); the count deleted."""
+        table, key, _ = PRUNABLE[table_name]
+        keys = list(await self.session.scalars(_stale_keys(table_name, batch), {"cutoff": cutoff, "now": now}))
+        if not keys:
+            return 0
+        result = await self.session.execute(table.delete().where(table.c[key].in_(keys)))
+        return int(result.rowcount)  # type: ignore[attr-defined]

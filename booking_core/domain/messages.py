@@ -50,7 +50,9 @@ def lock_busy(alternatives: Sequence[datetime]) -> str:
     return f"Dieser Termin wird gerade vergeben. {alternatives_sentence(alternatives)}"
 
 
-def outside_hours(alternatives: Sequence[datetime]) -> str:
+def outside_hours(alternatives: Sequence[datetime], holiday: str = "") -> str:
+    if holiday:
+        return f"{holiday} ist ein Feiertag, da haben wir geschlossen. {alternatives_sentence(alternatives)}"
     return f"Zu dieser Zeit haben wir leider geschlossen. {alternatives_sentence(alternatives)}"
 
 
@@ -76,7 +78,27 @@ def service_unknown() -> str:
     return "Diese Leistung habe ich leider nicht gefunden. Welche Behandlung möchten Sie buchen?"
 
 
-def unparseable_time() -> str:
+def unparseable_time(unclear: str = "", said: str = "") -> str:
+    """Ask back, naming what was unclear (`german_time.WhenResult.unclear` and `.said`)."""
+    heard = said[:1].upper() + said[1:]
+    if unclear == "impossible_date" and heard:
+        return f"Den {heard} gibt es nicht – welcher Tag passt Ihnen?"
+    if unclear == "impossible_time" and heard:
+        return f"{heard} gibt es nicht – um wie viel Uhr möchten Sie kommen?"
+    if unclear == "conflict" and heard:
+        asked = "welche Uhrzeit" if "Uhr" in heard else "welcher Tag"
+        return f"{heard} passen nicht zusammen – {asked} passt Ihnen?"
+    if unclear == "choice" and heard:
+        asked = "welche Uhrzeit" if "Uhr" in heard else "welcher Tag"
+        return f"{heard} – {asked} ist Ihnen lieber?"
+    if unclear == "vague_day" and heard:
+        return f"{heard} ist mehr als ein Tag – an welchem Tag genau möchten Sie kommen?"
+    if unclear == "in_past":
+        return in_past()
+    if unclear == "unplaced" and heard:
+        return f"{heard} – das kann ich keinem Tag zuordnen. An welchem Tag genau möchten Sie kommen?"
+    if heard:
+        return f"„{heard}“ habe ich nicht verstanden – an welchem Tag möchten Sie kommen?"
     return "Das habe ich leider nicht verstanden. An welchem Tag und um wie viel Uhr möchten Sie kommen?"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -79,14 +79,20 @@ class Service:
     aliases: tuple[str, ...] = ()
 
 
+def _no_holidays(day: date) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class OpeningHours:
     opening: time
     closing: time
     days: frozenset[int] = field(default_factory=lambda: frozenset({1, 2, 3, 4, 5, 6}))
+    # the public holiday's name on days the salon is closed for one, else None
+    holiday: Callable[[date], str | None] = _no_holidays
 
     def is_open_on(self, day: date) -> bool:
-        return day.isoweekday() in self.days
+        return day.isoweekday() in self.days and self.holiday(day) is None
 
     def fits(self, start: datetime, duration_min: int) -> bool:
         """Start and end both inside one opening day (start is local time)."""

@@ -18,14 +18,16 @@ from booking_core.entrypoints import health, retell
 from booking_core.entrypoints.timing import ServerTimingMiddleware
 from booking_core.observability import configure_logging, log
 from booking_core.service_layer.reconcile import reconcile
+from booking_core.service_layer.retention import prune_forever
 from booking_core.service_layer.services_admin import sync_from_calcom
+from booking_core.service_layer.serving import announce_serving
 
 
 async def _reconcile_forever(core: Core) -> None:
     while True:
         await asyncio.sleep(core.settings.reconcile_interval_s)
         try:
-            report = await reconcile(core)
+            report = await reconcile(core, wait_s=0)  # another worker's pass: skip this turn
             if report.actions:
                 log.info("reconcile pass", **report.as_dict())
         except Exception:
@@ -50,22 +52,25 @@ def create_app(settings: Settings | None = None, core: Core | None = None) -> Fa
         # moved out of the collector's sight, a full collection no longer walks them mid-request.
         gc.collect()
         gc.freeze()
-        reconciler = (asyncio.create_task(_reconcile_forever(active))
-                      if settings.reconcile_interval_s > 0 else None)
+        periodic = [asyncio.create_task(task(active)) for task, interval in (
+            (_reconcile_forever, settings.reconcile_interval_s), (prune_forever, settings.retention_interval_s))
+            if interval > 0]
+        periodic.append(asyncio.create_task(announce_serving(active)))
         try:
             yield
         finally:
-            if reconciler:
-                reconciler.cancel()
+            for task in periodic:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await reconciler
+                    await task
             if core is None:
                 await active.aclose()
 
     app = FastAPI(title="callsim booking core", version="0.1.0", lifespan=lifespan)
     app.include_router(retell.router)
     app.include_router(health.router)
-    app.add_middleware(ServerTimingMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(ServerTimingMiddleware, max_body_bytes=settings.max_body_bytes,
+                       body_read_timeout_s=settings.body_read_timeout_s)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

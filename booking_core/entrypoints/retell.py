@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.orm import CallEventRow, CallRow
 from booking_core.bootstrap import Core
@@ -19,7 +19,18 @@ from booking_core.domain import messages
 from booking_core.entrypoints.deps import CoreDep
 from booking_core.entrypoints.signature import verify
 from booking_core.observability import FUNCTION_LATENCY, log
-from booking_core.schemas import FUNCTION_NAMES, CallEvent, FunctionAnswer, FunctionArgs, RetellCall
+from booking_core.schemas import (
+    CALL_ID_HEADER,
+    CALL_ID_MAX,
+    CALLER_NUMBER_HEADER,
+    FUNCTION_NAMES,
+    PHONE_MAX,
+    CallEvent,
+    FunctionAnswer,
+    FunctionArgs,
+    RetellCall,
+    storable,
+)
 from booking_core.service_layer.context import CallContext
 from booking_core.service_layer.functions import run_function
 from booking_core.service_layer.idempotency import idempotency_key, run_once
@@ -61,6 +72,14 @@ async def _signed_body(request: Request, core: Core) -> bytes | JSONResponse:
     return body
 
 
+def _storable_header(value: str, limit: int) -> bool:
+    try:
+        storable(value)
+    except ValueError:
+        return False
+    return len(value) <= limit
+
+
 def _call_now(core: Core, call: RetellCall | None) -> datetime:
     zone = core.settings.zone
     if call is not None and call.start_timestamp:
@@ -96,10 +115,16 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
         return _refuse("invalid_args", messages.invalid_args(), invalid=fields)
     except TypeError as exc:
         return _refuse("invalid_args", messages.invalid_args(), invalid=[str(exc)])
-    call_id = (call.call_id if call else None) or request.headers.get("x-retell-call-id")
+    call_id = (call.call_id if call else None) or request.headers.get(CALL_ID_HEADER)
+    if call_id is not None and not _storable_header(call_id, CALL_ID_MAX):
+        return _refuse("invalid_args", messages.invalid_args(), invalid=["call_id"])
+    # args_at_root: no call object; the tool headers carry Retell's {{user_number}}
+    caller_phone = call.from_number if call else (request.headers.get(CALLER_NUMBER_HEADER) or None)
+    if caller_phone is not None and not _storable_header(caller_phone, PHONE_MAX):
+        return _refuse("invalid_args", messages.invalid_args(), invalid=["from_number"])
     ctx = CallContext(
         call_id=call_id,
-        caller_phone=call.from_number if call else None,
+        caller_phone=caller_phone,
         now=_call_now(core, call),
         idempotency_key=idempotency_key(call_id, name, args.model_dump(exclude_none=True)),
         fault=request.headers.get("x-callsim-fault") if core.settings.callsim_test_hooks else None,
@@ -158,6 +183,11 @@ async def call_event(request: Request, core: CoreDep) -> JSONResponse:
                 await uow.commit()
     except IntegrityError:
         stored = False  # a concurrent duplicate delivery won
+    except DataError as exc:
+        # The event can never be stored (a value the columns cannot hold): a 4xx, so Retell stops
+        # redelivering it; a 5xx is for what may work on the next delivery.
+        log.warning("call event not storable", call_id=call_id, event=event.event, error=str(exc.orig)[:200])
+        return JSONResponse({"ok": False, "error": "invalid_event"}, status_code=422)
     except SQLAlchemyError:
         return JSONResponse({"ok": False, "error": "db_unavailable"}, status_code=503)
     return JSONResponse({"ok": True, "duplicate": not stored})

@@ -21,6 +21,7 @@ class Wish:
     day: date
     start: datetime | None
     window: tuple[time, time] | None
+    days: int = 1  # "Ende nächster Woche": the days from `day` on that the wish spans
 
 
 def understand_when(core: Core, text: str | None, now: datetime) -> Wish:
@@ -30,6 +31,9 @@ def understand_when(core: Core, text: str | None, now: datetime) -> Wish:
         result = parse_when(text, now=now, opening=core.hours.opening, closing=core.hours.closing)
     except (ValueError, OverflowError):  # a phrase no calendar holds: ask again, don't fail the call
         result = None
+    if result is not None and result.unclear:
+        # never another day than the one said: ask back, naming what was unclear
+        raise BookingRefused("unparseable_time", unclear=result.unclear, said=result.said)
     if result is None or (result.date is None and result.time is None and result.window is None):
         raise BookingRefused("unparseable_time")
     zone = core.settings.zone
@@ -41,12 +45,16 @@ def understand_when(core: Core, text: str | None, now: datetime) -> Wish:
         if result.time is not None and datetime.combine(day, result.time, zone) <= now:
             day += timedelta(days=1)
     start = datetime.combine(day, result.time, zone) if result.time is not None else None
-    return Wish(day=day, start=start, window=result.window)
+    span = (result.days[1] - result.days[0]).days + 1 if result.days else 1
+    return Wish(day=day, start=start, window=result.window, days=span)
 
 
 def check_bookable(core: Core, service: Service, start: datetime, now: datetime) -> None:
     if start <= now:
         raise BookingRefused("in_past")
+    holiday = core.hours.holiday(start.date())
+    if holiday is not None:
+        raise BookingRefused("outside_hours", closed=holiday)
     if not core.hours.fits(start, service.duration_min):
         raise BookingRefused("outside_hours")
 
@@ -80,6 +88,13 @@ async def alternatives(core: Core, service: Service, around: datetime, now: date
                        timeout_s: float = 0.5, exclude: datetime | None = None,
                        window: tuple[time, time] | None = None) -> list[datetime]:
     """Nearest free starts to the wish, same day first. Never raises: no alternatives is an answer."""
+    first_open = around.date()
+    for _ in range(14):  # a closed wish day (holiday, Sunday): offer from the next open day on
+        if core.hours.is_open_on(first_open):
+            break
+        first_open += timedelta(days=1)
+    if first_open != around.date():
+        around = datetime.combine(first_open, core.hours.opening, core.settings.zone)
     try:
         starts = await free_starts(core, service, around.date(), ALTERNATIVE_DAYS, now, timeout_s=timeout_s)
     except (CalcomError, BookingRefused) as exc:

@@ -51,6 +51,7 @@ from booking_core.observability import (
     ORPHANED,
     log,
 )
+from booking_core.service_layer import unknown_outcome
 from booking_core.service_layer.availability import alternatives, check_bookable
 from booking_core.service_layer.context import CallContext
 from booking_core.service_layer.unit_of_work import UnitOfWork
@@ -260,7 +261,9 @@ async def _create_in_calcom(core: Core, ctx: CallContext, service: Service, slot
     assert service.calcom_event_type_id is not None
     attendee = {"name": customer_name or "Anrufer", "phoneNumber": customer_phone,
                 "email": _placeholder_email(customer_phone), "timeZone": core.settings.tz, "language": "de"}
-    metadata = {"appointment_id": appointment_id, "call_id": (ctx.call_id or "")[:500]}
+    # The deployment tag is what lets the reconciler tell our bookings from anyone else's.
+    metadata = {"appointment_id": appointment_id, "call_id": (ctx.call_id or "")[:500],
+                "callsim_deployment": core.settings.callsim_deployment_id}
     try:
         booking = await core.calcom.create_booking(
             event_type_id=service.calcom_event_type_id, start=slot.start, length_min=service.duration_min,
@@ -291,41 +294,15 @@ async def _create_in_calcom(core: Core, ctx: CallContext, service: Service, slot
         return found
     # The caller hears "nicht eingetragen", but the slot stays held (row pending, outcome unknown):
     # a create still travelling inside Cal.com must not land on top of the next caller's booking.
-    await _mark_unknown(core, appointment_id)
-    core.spawn(_late_check(core, service, slot, appointment_id, ctx.call_id))
-    raise BookingRefused("booking_unconfirmed")
-
-
-async def _late_check(core: Core, service: Service, slot: Slot, appointment_id: str, call_id: str | None) -> None:
-    """A slow Cal.com may store the booking after we gave up and told the caller "no".
-
-    Look again once Cal.com had time to finish: cancel what it stored, then release the slot. Until
-    then the pending row keeps the slot taken; if this task dies, the reconciler does the same.
-    """
-    for wait_s in (core.settings.calcom_timeout_s * 2, core.settings.calcom_timeout_s * 6):
-        await asyncio.sleep(wait_s)
-        try:
-            found = await core.calcom.find_by_metadata(
-                "appointment_id", appointment_id, event_type_id=service.calcom_event_type_id,
-                after_start=slot.start - timedelta(minutes=1), before_end=slot.end + timedelta(minutes=1),
-                timeout_s=5.0)
-        except CalcomError:
-            continue
-        if found is not None and found.active:
-            await compensate(core, appointment_id, found.uid, call_id)
-            return
-    await _settle(core, appointment_id, AppointmentStatus.FAILED, "in_sync")
-
-
-async def _mark_unknown(core: Core, appointment_id: str) -> None:
+    # The row drives the follow-up (unknown_outcome): this worker looks again, and after a restart
+    # the reconciler does.
     try:
-        async with core.uow() as uow:
-            row = await uow.appointments.get(appointment_id)
-            if row is not None and row.status == AppointmentStatus.PENDING.value:
-                row.sync_status = "unknown"
-                await uow.commit()
+        await unknown_outcome.mark_unknown(core, appointment_id)
     except SQLAlchemyError as exc:
+        # Still pending and in_sync: the reconciler treats it as a stale intent, with the same rules.
         log.error("could not mark outcome unknown", appointment_id=appointment_id, error=type(exc).__name__)
+    core.spawn(unknown_outcome.watch(core, appointment_id))
+    raise BookingRefused("booking_unconfirmed")
 
 
 async def _lookup(core: Core, service: Service, slot: Slot, appointment_id: str,

@@ -33,6 +33,7 @@ from booking_core.service_layer.availability import (
 from booking_core.service_layer.booking import Booked, book_slot, cancel_in_calcom
 from booking_core.service_layer.catalog import describe
 from booking_core.service_layer.context import CallContext
+from booking_core.service_layer.reschedule import move_appointment, resume_move
 
 Handler = Callable[[Core, CallContext, FunctionArgs], Awaitable[FunctionAnswer]]
 
@@ -88,7 +89,12 @@ async def check_availability(core: Core, ctx: CallContext, args: FunctionArgs) -
 
 async def _starts_in_wish(core: Core, service: Service, wish: Wish, now: datetime,
                           timeout_s: float | None = None) -> list[datetime]:
-    starts = await free_starts(core, service, wish.day, 1, now, timeout_s=timeout_s)
+    holiday = core.hours.holiday(wish.day)
+    if holiday is not None and wish.days == 1:
+        around = datetime.combine(wish.day, core.hours.opening, core.settings.zone)
+        raise BookingRefused("outside_hours", closed=holiday,
+                             alternatives=await alternatives(core, service, around, now, timeout_s=timeout_s or 0.5))
+    starts = await free_starts(core, service, wish.day, wish.days, now, timeout_s=timeout_s)
     if wish.window is not None:
         starts = [s for s in starts if wish.window[0] <= s.time() < wish.window[1]]
     spread: list[datetime] = []
@@ -162,6 +168,13 @@ async def _callers_appointment(core: Core, ctx: CallContext, phone: str, when_te
 
 async def cancel_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
     phone = _phone(ctx, args)
+    earlier = await _closed_by_this_call(core, ctx, AppointmentStatus.CANCELLED)
+    if earlier is not None:  # a retry of a cancel that happened: say so again
+        row, name = earlier
+        await cancel_in_calcom(core, row.id, row.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s, 0.3))
+        start = from_utc_naive(row.start_at, core.settings.zone)
+        return FunctionAnswer(success=True, message=messages.cancelled(name, start),
+                              data={"appointment_id": row.id, "start": iso(start), "status": "cancelled"})
     row = await _callers_appointment(core, ctx, phone, args.date_time)
     zone = core.settings.zone
     async with core.uow() as uow:
@@ -170,6 +183,7 @@ async def cancel_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -
             raise BookingRefused("not_found")
         current.status = AppointmentStatus.CANCELLED.value
         current.confirmed_start = None
+        current.closed_by_key = ctx.idempotency_key
         service = await uow.services.get(current.service_id)
         await uow.commit()
     await cancel_in_calcom(core, row.id, row.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s, 0.3))
@@ -180,10 +194,27 @@ async def cancel_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -
                           data={"appointment_id": row.id, "start": iso(start), "status": "cancelled"})
 
 
+async def _closed_by_this_call(core: Core, ctx: CallContext,
+                               status: AppointmentStatus) -> tuple[AppointmentRow, str] | None:
+    """On a retry (never a first attempt): the appointment this very request already closed. After
+    a takeover the caller's appointment is no longer `confirmed`, and "not found" would be false."""
+    if ctx.first_attempt:
+        return None
+    async with core.uow() as uow:
+        row = await uow.appointments.closed_by(ctx.idempotency_key)
+        service = await uow.services.get(row.service_id) if row is not None else None
+    if row is None or row.status != status.value:
+        return None
+    return row, service.name if service else "Ihren Termin"
+
+
 async def reschedule_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
     if not (args.new_date_time or "").strip():
         raise BookingRefused("invalid_args", missing=["new_date_time"])
     phone = _phone(ctx, args)
+    resumed = await _resume_move(core, ctx)
+    if resumed is not None:
+        return resumed
     old = await _callers_appointment(core, ctx, phone, args.old_date_time)
     async with core.uow() as uow:
         service_row = await uow.services.get(old.service_id)
@@ -192,14 +223,28 @@ async def reschedule_appointment(core: Core, ctx: CallContext, args: FunctionArg
     if service is None:
         raise BookingRefused("service_unknown")
     start = await _exact_start(core, ctx, service, args.new_date_time, "new_date_time")
-    booked = await book_slot(core, ctx, service, start, customer.name if customer else "", phone, rescheduled_from=old)
+    booked = await move_appointment(core, ctx, service, old, start, customer.name if customer else "", phone)
+    return _moved_answer(core, service, booked, old)
+
+
+async def _resume_move(core: Core, ctx: CallContext) -> FunctionAnswer | None:
+    """A retry of a reschedule whose first attempt may have run: finish or report that move."""
+    if ctx.first_attempt:
+        return None
     async with core.uow() as uow:
-        current = await uow.appointments.get(old.id, for_update=True)
-        if current is not None and current.status == AppointmentStatus.CONFIRMED.value:
-            current.status = AppointmentStatus.RESCHEDULED.value
-            current.confirmed_start = None
-            await uow.commit()
-    await cancel_in_calcom(core, old.id, old.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s))
+        new = await uow.appointments.by_idempotency_key(ctx.idempotency_key)
+        old = await uow.appointments.get(new.rescheduled_from_id) if new and new.rescheduled_from_id else None
+        service_row = await uow.services.get(new.service_id) if new is not None else None
+    if new is None or old is None or service_row is None:
+        return None
+    service = await core.catalog.by_name(service_row.name)
+    if service is None:
+        raise BookingRefused("service_unknown")
+    booked = await resume_move(core, ctx, service, new)
+    return _moved_answer(core, service, booked, old)
+
+
+def _moved_answer(core: Core, service: Service, booked: Booked, old: AppointmentRow) -> FunctionAnswer:
     old_start = from_utc_naive(old.start_at, core.settings.zone)
     core.slots.forget(old_start)
     data = _booked_data(booked) | {"old_start": iso(old_start), "old_appointment_id": old.id}
@@ -239,11 +284,12 @@ def refusal_answer(refused: BookingRefused) -> FunctionAnswer:
     sentence: dict[str, Callable[[], str]] = {
         "slot_taken": lambda: messages.slot_taken(alts),
         "lock_busy": lambda: messages.lock_busy(alts),
-        "outside_hours": lambda: messages.outside_hours(alts),
+        "outside_hours": lambda: messages.outside_hours(alts, str(refused.data.get("closed") or "")),
         "time_needed": lambda: messages.time_needed() + (" " + messages.alternatives_sentence(alts) if alts else ""),
         "in_past": messages.in_past,
         "service_unknown": messages.service_unknown,
-        "unparseable_time": messages.unparseable_time,
+        "unparseable_time": lambda: messages.unparseable_time(str(refused.data.get("unclear") or ""),
+                                                              str(refused.data.get("said") or "")),
         "too_far_ahead": messages.too_far_ahead,
         "calcom_unavailable": messages.calcom_unavailable,
         "booking_unconfirmed": messages.booking_unconfirmed,
@@ -264,6 +310,9 @@ def refusal_answer(refused: BookingRefused) -> FunctionAnswer:
         missing = list(refused.data.get("missing", []))  # type: ignore[call-overload]
         data["missing"] = missing
         return FunctionAnswer(success=False, error=code, message=messages.invalid_args(missing), data=data)
+    for name in ("closed", "unclear", "said"):
+        if refused.data.get(name):
+            data[name] = refused.data[name]
     if code == "service_unknown" and refused.data.get("candidates"):
         data["candidates"] = list(refused.data["candidates"])  # type: ignore[call-overload]
     message = sentence.get(code, messages.technical_problem)()

@@ -19,7 +19,7 @@ class ConnectionDropped(ConnectionError):
     """Raised when no server transport is reachable (e.g. in-process ASGI clients)."""
 
 
-def _transport(receive: Receive) -> Any:
+def transport_of(receive: Receive) -> Any:
     cycle = getattr(receive, "__self__", None)
     return getattr(cycle, "transport", None)
 
@@ -36,7 +36,7 @@ async def wait_for_disconnect(receive: Receive, within: float | None) -> bool:
 
 async def drop_connection(receive: Receive, *, reset: bool) -> None:
     """Close without a response: `reset` sends a TCP RST, otherwise a FIN (an empty reply)."""
-    transport = _transport(receive)
+    transport = transport_of(receive)
     if transport is None:
         raise ConnectionDropped("mock_calcom dropped the connection")
     if reset:

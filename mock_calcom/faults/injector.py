@@ -24,7 +24,7 @@ from mock_calcom.errors import (
     error_body,
     utc_timestamp,
 )
-from mock_calcom.faults.connection import drop_connection, wait_for_disconnect
+from mock_calcom.faults.connection import drop_connection, transport_of, wait_for_disconnect
 from mock_calcom.faults.rules import FaultPlan, FaultRule, parse_fault_header
 from mock_calcom.journal import JOURNALED_HEADERS, JournalEntry
 from mock_calcom.state import MockState
@@ -38,7 +38,19 @@ _PROXY_PAGE = (
 # Not JSON, although labelled so: what a serializer bug or a misbehaving proxy hands back.
 _MALFORMED_BODY = b'{"status": "success", "data": undefined}'
 _JSON = "application/json"
-_COMMITTING_BY_DEFAULT = {"truncated_json": True, "malformed_json": False}
+_COMMITTING_BY_DEFAULT = {"truncated_json": True, "malformed_json": False, "garbage_then_close": False}
+# Cloudflare's own origin error codes (its 5xx pages are HTML, never Cal.com's JSON).
+_PROXY_STATUSES = {
+    502: "Bad Gateway",
+    504: "Gateway Timeout",
+    520: "Web server is returning an unknown error",
+    521: "Web server is down",
+    522: "Connection timed out",
+    523: "Origin is unreachable",
+    524: "A timeout occurred",
+}
+# Bytes no HTTP parser accepts: a TLS record header, then noise.
+_GARBAGE = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 garbage, not HTTP \x00\xff\r\n\r\n"
 
 
 @dataclass
@@ -114,6 +126,26 @@ class Exchange:
     async def drop(self, *, reset: bool) -> None:
         self.finish("reset" if reset else "empty_reply", None)
         await drop_connection(self.receive, reset=reset)
+
+    async def cut(self, captured: Captured, then: str, hang_s: float = 0) -> None:
+        """Headers announcing the whole body, then only part of it (none for "hang"), then the
+        connection is closed ("close"), reset ("reset") or left silent until `hang_s` ("hang")."""
+        headers = [(k, v) for k, v in captured.headers if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(captured.body)).encode()))
+        await self.start(captured.status, headers)
+        part = b"" if then == "hang" else captured.body[: max(1, len(captured.body) // 2)]
+        await self._send({"type": "http.response.body", "body": part, "more_body": True})
+        if then == "hang":
+            await self.hold(hang_s)
+            return
+        await asyncio.sleep(0.05)  # let the part reach the wire before the socket goes
+        await self.drop(reset=then == "reset")
+
+    async def garbage(self) -> None:
+        transport = transport_of(self.receive)
+        if transport is not None:
+            transport.write(_GARBAGE)
+        await self.drop(reset=False)
 
     async def hold(self, seconds: float) -> None:
         """Keep the client waiting; if it is still there after `seconds`, close without a response."""
@@ -198,6 +230,10 @@ class FaultInjector:
         max_hang_s = self.state.config.max_hang_s
         if kind in ("reset", "reject_then_reset"):
             await exchange.drop(reset=True)
+        elif kind == "outage":
+            # The request that meets the outage is lost with its connection; new ones are refused.
+            self.state.listeners.go_down(rule.seconds or 5.0)
+            await exchange.drop(reset=True)
         elif kind == "empty_reply":
             await exchange.drop(reset=False)
         elif kind == "hang":
@@ -230,6 +266,20 @@ class FaultInjector:
             await exchange.replay(captured, captured.body[: max(1, len(captured.body) // 2)])
         elif kind == "slow_body":
             await exchange.dribble(captured, rule.chunks, rule.chunk_delay_ms / 1000)
+        elif kind == "partial_body":
+            await exchange.cut(captured, "close")
+        elif kind == "reset_mid_body":
+            await exchange.cut(captured, "reset")
+        elif kind == "headers_then_hang":
+            await exchange.cut(captured, "hang", min(rule.seconds or max_hang_s, max_hang_s))
+        elif kind == "garbage_then_close":
+            await exchange.garbage()
+        elif kind == "bandwidth":
+            # 10 pieces a second, each a tenth of the rate.
+            piece = max(1, int(rule.bytes_per_s / 10))
+            await exchange.dribble(captured, max(2, -(-len(captured.body) // piece)), 0.1)
+        elif kind == "unexpected_booking":
+            await exchange.replay(*_unexpected_booking(captured))
         else:  # stale_slots and other flags are handled by the routes; nothing to spoil.
             await exchange.replay(captured)
 
@@ -242,8 +292,8 @@ class FaultInjector:
             "http_429": 429,
             "http_401": 401,
         }.get(rule.kind, rule.status or 500)
-        if status in (502, 504):
-            page = _PROXY_PAGE.format(status=status, reason=HTTPStatus(status).phrase)
+        if status in _PROXY_STATUSES:
+            page = _PROXY_PAGE.format(status=status, reason=_PROXY_STATUSES[status])
             return status, page.encode(), "text/html", {}
         headers: dict[str, str] = {}
         if status == 429:
@@ -258,7 +308,7 @@ class FaultInjector:
             429: MSG_THROTTLED,
             400: MSG_SLOT_TAKEN,
             409: MSG_SLOT_TAKEN,
-        }.get(status, HTTPStatus(status).phrase)
+        }.get(status, _phrase(status))
         return status, _json(error_body(status, message, path)), _JSON, headers
 
     async def _run_captured(self, exchange: Exchange, body: bytes) -> Captured:
@@ -287,6 +337,27 @@ class FaultInjector:
                 exchange.finish("response", exchange.entry.status)
 
         return send
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _unexpected_booking(captured: Captured) -> tuple[Captured, bytes]:
+    """A 200 whose booking is not what the 2024-08-13 output promises: status "pending" and no
+    metadata (older builds had no metadata in the output). The booking itself is stored as usual."""
+    try:
+        payload = json.loads(captured.body)
+    except ValueError:
+        return captured, captured.body
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if isinstance(data, dict) and "uid" in data:
+        data["status"] = "pending"
+        data.pop("metadata", None)
+    return Captured(status=200, headers=captured.headers), _json(payload)
 
 
 def _json(payload: Any) -> bytes:

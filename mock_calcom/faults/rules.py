@@ -32,6 +32,13 @@ FaultKind = Literal[
     "commit_then_500",
     "commit_then_reset",
     "reject_then_reset",
+    "partial_body",
+    "headers_then_hang",
+    "reset_mid_body",
+    "garbage_then_close",
+    "bandwidth",
+    "outage",
+    "unexpected_booking",
 ]
 FAULT_KINDS: tuple[str, ...] = get_args(FaultKind)
 # Delays add up and precede whatever else happens; flags change how a handler answers; every other
@@ -64,15 +71,18 @@ class FaultRule(BaseModel):
     sigma: float = Field(default=0.5, ge=0)
     client_timeout_ms: float = Field(default=1500, gt=0)
     margin_ms: float = Field(default=100, ge=0)
-    # hang, commit_then_timeout
+    # hang, commit_then_timeout, headers_then_hang, outage (how long the port stays closed)
     seconds: float | None = Field(default=None, gt=0)
+    # bandwidth: the response body trickles at this many bytes per second
+    bytes_per_s: float = Field(default=200, gt=0)
     # slow_body
     chunk_delay_ms: float = Field(default=2000, ge=0)
     chunks: int = Field(default=4, ge=2)
     # http_error / http_429
     status: int | None = Field(default=None, ge=400, le=599)
     reset_s: int = Field(default=60, ge=0)
-    # malformed_json / truncated_json: whether the request is processed before the body is spoilt
+    # malformed_json, truncated_json, partial_body, ...: whether the request is processed before
+    # the answer is spoilt
     commit: bool | None = None
 
     def matches(self, method: str, path: str) -> bool:

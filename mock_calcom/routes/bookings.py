@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict
 
 from mock_calcom.calcom_shapes import booking_output, pagination, success
-from mock_calcom.deps import BOOKINGS_VERSIONS, calcom_guard
+from mock_calcom.catalog import Host
+from mock_calcom.deps import BOOKINGS_VERSIONS, calcom_guard, calcom_user
 from mock_calcom.errors import (
     MSG_CONTACT,
     MSG_SINGLE_LENGTH,
     CalcomError,
+)
+from mock_calcom.input_rules import (
+    CANCEL_BOOKING,
+    CREATE_BOOKING,
+    RESCHEDULE_BOOKING,
+    Shape,
+    problems,
 )
 from mock_calcom.ledger import Booking
 from mock_calcom.scheduling import cancel_booking, create_booking, reschedule_booking
@@ -23,7 +31,6 @@ from mock_calcom.state import MockState
 
 router = APIRouter()
 
-MSG_METADATA = "Metadata must have at most 50 keys, each key up to 40 characters, and string values up to 500 characters."
 LIST_STATUSES = ("upcoming", "recurring", "past", "cancelled", "unconfirmed")
 M = TypeVar("M", bound=BaseModel)
 
@@ -33,6 +40,7 @@ def _utc(moment: datetime) -> datetime:
 
 
 class AttendeeIn(BaseModel):
+    # Typed access to what input_rules already checked (Cal.com's whitelist and constraints).
     model_config = ConfigDict(extra="ignore")
 
     name: str
@@ -40,15 +48,6 @@ class AttendeeIn(BaseModel):
     phoneNumber: str | None = None
     timeZone: str
     language: str | None = None
-
-    @field_validator("timeZone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError("timeZone must be a valid IANA time zone") from exc
-        return value
 
 
 class CreateBookingIn(BaseModel):
@@ -75,24 +74,28 @@ class CancelIn(BaseModel):
     cancellationReason: str | None = None
 
 
-async def _body(request: Request, model: type[M]) -> M:
+async def _body(request: Request, shape: Shape, model: type[M]) -> M:
+    """Cal.com's pipe: the body must be an object; unknown properties and broken fields are a 400."""
     raw = await request.body()
     try:
-        return model.model_validate_json(raw or b"{}")
-    except ValidationError as exc:
-        message = ", ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'body'} property is wrong,{err['msg']}"
-            for err in exc.errors()
-        )
-        raise CalcomError(400, message) from exc
+        value = json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise CalcomError(400, "Body should be an object") from exc
+    if not isinstance(value, dict):
+        raise CalcomError(400, "Body should be an object")
+    text = problems(shape, value)
+    if text:
+        raise CalcomError(400, text)
+    return model.model_validate(value)
 
 
-def _metadata_ok(metadata: dict[str, Any]) -> bool:
-    return len(metadata) <= 50 and all(
-        len(key) <= 40
-        and (isinstance(v, bool | int | float) or (isinstance(v, str) and len(v) <= 500))
-        for key, v in metadata.items()
-    )
+def _visible(booking: Booking, user: Host | None) -> bool:
+    """What a key sees in GET /v2/bookings: its owner's bookings as organizer or attendee, and every
+    booking of a team it is ADMIN or OWNER of (packages/trpc/server/routers/viewer/bookings/get.handler.ts).
+    None is the salon account's key, owner of the team all event types belong to."""
+    if user is None or user.team_admin:
+        return True
+    return booking.host.id == user.id or booking.attendee["email"].lower() == user.email.lower()
 
 
 def _find(state: MockState, uid: str, message: str) -> Booking:
@@ -105,16 +108,26 @@ def _find(state: MockState, uid: str, message: str) -> Booking:
 @router.post("/v2/bookings")
 async def post_booking(request: Request) -> JSONResponse:
     state = calcom_guard(request, BOOKINGS_VERSIONS)
-    body = await _body(request, CreateBookingIn)
+    body = await _body(request, CREATE_BOOKING, CreateBookingIn)
     event_type = state.catalog.event_type(body.eventTypeId)
     if event_type is None:
-        raise CalcomError(404, f"Event type with id={body.eventTypeId} not found")
-    if body.lengthInMinutes is not None and body.lengthInMinutes != event_type.length_in_minutes:
-        raise CalcomError(400, MSG_SINGLE_LENGTH)
+        # apps/api/v2/src/ee/bookings/2024-08-13/services/errors.service.ts
+        raise CalcomError(404, f"Event type with id {body.eventTypeId} not found.")
+    length = event_type.length_in_minutes
+    if body.lengthInMinutes is not None:
+        # input.service.ts validateBookingLengthInMinutes: any value, even the default length, is
+        # refused unless the event type has several lengths (metadata.multipleDuration).
+        if not event_type.length_options:
+            raise CalcomError(400, MSG_SINGLE_LENGTH)
+        if body.lengthInMinutes not in event_type.length_options:
+            raise CalcomError(
+                400,
+                "Provided 'lengthInMinutes' is not one of the possible lengths for the event type. "
+                f"The possible lengths are: {', '.join(str(v) for v in event_type.length_options)}",
+            )
+        length = body.lengthInMinutes
     if not body.attendee.email and not body.attendee.phoneNumber:
         raise CalcomError(400, MSG_CONTACT)
-    if not _metadata_ok(body.metadata):
-        raise CalcomError(400, MSG_METADATA)
     attendee = body.attendee.model_dump()
     if not attendee["email"]:
         # Cal.com books phone-only attendees under a placeholder address on its SMS domain.
@@ -125,7 +138,7 @@ async def post_booking(request: Request) -> JSONResponse:
         state,
         event_type,
         _utc(body.start),
-        event_type.length_in_minutes,
+        length,
         attendee,
         body.metadata,
         body.guests,
@@ -135,7 +148,8 @@ async def post_booking(request: Request) -> JSONResponse:
 
 @router.get("/v2/bookings")
 async def list_bookings(request: Request) -> JSONResponse:
-    state = calcom_guard(request, BOOKINGS_VERSIONS)
+    state = calcom_guard(request, BOOKINGS_VERSIONS, permissions_guard=True)
+    user = calcom_user(request)
     query = request.query_params
     statuses = [s.strip() for s in query.get("status", "").split(",") if s.strip()]
     if any(s not in LIST_STATUSES for s in statuses):
@@ -165,6 +179,8 @@ async def list_bookings(request: Request) -> JSONResponse:
     name = query.get("attendeeName", "").strip().lower()
 
     def wanted(b: Booking) -> bool:
+        if not _visible(b, user):
+            return False
         if statuses and not any(_has_status(b, s, now) for s in statuses):
             return False
         if email and b.attendee["email"].lower() != email:
@@ -221,17 +237,19 @@ async def get_booking(uid: str, request: Request) -> JSONResponse:
 @router.post("/v2/bookings/{uid}/cancel")
 async def post_cancel(uid: str, request: Request) -> JSONResponse:
     state = calcom_guard(request, BOOKINGS_VERSIONS)
-    body = await _body(request, CancelIn)
-    booking = cancel_booking(
-        state, _find(state, uid, "Booking with uid={uid} not found"), body.cancellationReason
-    )
+    body = await _body(request, CANCEL_BOOKING, CancelIn)
+    booking = _find(state, uid, "Booking with uid={uid} not found")
+    user = calcom_user(request)
+    # handleCancelBooking: the organizer cancelling their own booking must give a reason.
+    by_host = user is not None and booking.host.id == user.id
+    booking = cancel_booking(state, booking, body.cancellationReason, by_host=by_host)
     return JSONResponse(success(booking_output(booking, state.catalog)))
 
 
 @router.post("/v2/bookings/{uid}/reschedule")
 async def post_reschedule(uid: str, request: Request) -> JSONResponse:
     state = calcom_guard(request, BOOKINGS_VERSIONS)
-    body = await _body(request, RescheduleIn)
+    body = await _body(request, RESCHEDULE_BOOKING, RescheduleIn)
     booking = _find(state, uid, "Booking with uid={uid} not found")
     new = await reschedule_booking(state, booking, _utc(body.start), body.reschedulingReason)
     return JSONResponse(success(booking_output(new, state.catalog)), status_code=201)

@@ -89,6 +89,16 @@ async def reset(state: StateDep, keep_faults: bool = False) -> dict[str, Any]:
     return {"status": "reset", "config": state.config.model_dump(mode="json")}
 
 
+@router.post("/outage")
+async def outage(state: StateDep, seconds: float = 5.0) -> dict[str, Any]:
+    """Close the listening port for `seconds` (connections refused), keeping every booking."""
+    if not 0 < seconds <= state.config.max_hang_s:
+        raise HTTPException(422, f"seconds must be in (0, {state.config.max_hang_s}]")
+    if not state.listeners.go_down(seconds):
+        raise HTTPException(409, "no listener to close: the mock is not served by `callsim mock-calcom`")
+    return {"down_s": seconds}
+
+
 @router.get("/config")
 async def get_config(state: StateDep) -> dict[str, Any]:
     return state.config.model_dump(mode="json")

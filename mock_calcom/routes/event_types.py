@@ -27,6 +27,21 @@ async def list_event_types(
     return JSONResponse(success([event_type_output(e, catalog) for e in event_types]))
 
 
+@router.get("/v2/teams/{team_id}/event-types")
+async def list_team_event_types(team_id: int, request: Request) -> JSONResponse:
+    """Team event types (apps/api/v2/src/modules/teams/event-types/controllers/
+    teams-event-types.controller.ts): where an admin key finds the salon's services on Cal.com."""
+    state = calcom_guard(request, EVENT_TYPES_VERSIONS)
+    team = state.catalog.team
+    if team is None or team.id != team_id:
+        raise CalcomError(404, f"Team with id={team_id} not found")
+    out = [
+        {**event_type_output(e, state.catalog), "teamId": team.id, "schedulingType": "collective"}
+        for e in state.catalog.event_types
+    ]
+    return JSONResponse(success(out))
+
+
 @router.get("/v2/event-types/{event_type_id}")
 async def get_event_type(event_type_id: int, request: Request) -> JSONResponse:
     state = calcom_guard(request, EVENT_TYPES_VERSIONS)

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from mock_calcom.calcom_shapes import slot_time, success
 from mock_calcom.deps import SLOTS_VERSIONS, calcom_guard
 from mock_calcom.errors import CalcomError, describe_validation_error
+from mock_calcom.input_rules import SLOTS_QUERY, problems
+from mock_calcom.scheduling import within_bounds
 
 router = APIRouter()
 
@@ -28,6 +30,11 @@ class SlotsQuery(BaseModel):
     timeZone: str = "UTC"
     duration: int | None = Field(default=None, gt=0)
     format: Literal["range", "time"] | None = None
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
 
 def parse_range_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
@@ -48,6 +55,9 @@ def parse_range_bound(value: str, name: str, *, end_of_day: bool) -> datetime:
 @router.get("/v2/slots")
 async def get_slots(request: Request) -> JSONResponse:
     state = calcom_guard(request, SLOTS_VERSIONS)
+    text = problems(SLOTS_QUERY, dict(request.query_params))
+    if text:
+        raise CalcomError(400, text)
     try:
         query = SlotsQuery.model_validate(dict(request.query_params))
     except ValidationError as exc:
@@ -66,15 +76,17 @@ async def get_slots(request: Request) -> JSONResponse:
     length = query.duration or event_type.length_in_minutes
     stale = "stale_slots" in request.scope.get("state", {}).get("mock_flags", ())
     zone = state.catalog.zone
+    buffers = (event_type.before_event_buffer, event_type.after_event_buffer)
     data: dict[str, list[dict[str, Any]]] = {}
     day = range_start.astimezone(zone).date()
     last_day = range_end.astimezone(zone).date()
     earliest = max(range_start, now)
     while day <= last_day:
         for slot in state.availability.free_starts(
-            event_type.host, day, length, ignore_bookings=stale
+            event_type.host, day, length, buffers=buffers, ignore_bookings=stale
         ):
-            if earliest <= slot <= range_end:
+            # Minimum notice and booking window hide slots as they make a create out of bounds.
+            if earliest <= slot <= range_end and within_bounds(event_type, slot, now):
                 day_key, stamp = slot_time(slot, query.timeZone)
                 item = {"start": stamp}
                 if query.format == "range":

@@ -103,7 +103,10 @@ async def test_args_at_root_and_duplicate_events(salon: FakeSalon) -> None:
     record = await call(salon, ["Herrenschnitt am 2030-03-05T15:00:00+01:00, mein Name ist Jana Schulz"],
                         transport=transport)
     root = [r for r in salon.requests if r["path"] == "/api/retell/book-appointment"][0]
-    assert "call" not in root["body"] and root["body"]["customer_phone"] == CALLER.phone
+    # No call object: the number and call id come only from the tool headers, filled by the platform
+    assert "call" not in root["body"] and "customer_phone" not in root["body"]
+    assert root["headers"]["x-retell-user-number"] == CALLER.phone
+    assert root["headers"]["x-retell-call-id"] == "call_1"
     assert root["headers"]["x-retell-call-id"] == "call_1"
     assert sum(r["path"].endswith("webhook") for r in salon.requests) == 6
     assert record.outcome == "booked"
@@ -139,3 +142,47 @@ def test_outcome_from_answers() -> None:
     assert outcome_of([f("book_appointment", True), f("list_appointments", True)]) == "booked"
     assert outcome_of([f("book_appointment", False, "slot_taken")]) == "refused"
     assert outcome_of([f("get_available_services", True)]) == "listed"
+
+
+async def test_full_turn_style_passes_the_callers_whole_sentence(salon: FakeSalon) -> None:
+    turn = "Ähm hallo, ich hätte gern einen Herrenschnitt, morgen um 11 Uhr, Jana Schulz."
+    spoken = await call(salon, [turn])
+    assert spoken.functions[0].args == {"service": "Herrenschnitt", "date_time": "morgen um 11 Uhr"}
+    whole = await call(salon, [turn], policy=Policy(args="full_turn"))
+    assert whole.functions[0].args == {"service": turn, "date_time": turn}
+
+
+async def test_time_corrected_in_a_later_turn_sends_both_sentences_in_full_turn_style(salon: FakeSalon) -> None:
+    record = await call(salon, ["Herrenschnitt", "morgen um 9 Uhr", "Ach nee, lieber um 11 Uhr."],
+                        policy=Policy(args="full_turn"))
+    assert record.functions[-1].args["date_time"] == "morgen um 9 Uhr Ach nee, lieber um 11 Uhr."
+    spoken = await call(salon, ["Einen Herrenschnitt morgen um 9 Uhr.", "Ach nee, lieber um 11 Uhr."])
+    assert spoken.functions[-1].args["date_time"] == "morgen um 11 Uhr"  # the day kept, the time replaced
+
+
+async def test_unplaced_words_are_asked_back_and_marked(salon: FakeSalon) -> None:
+    record = await call(salon, ["Einen Herrenschnitt, wenn die Kühe fliegen.", "Morgen um 11 Uhr, Jana Schulz."])
+    assert record.utterances[2].text == "Entschuldigung, das habe ich nicht verstanden. Wie meinten Sie das?"
+    assert record.utterances[1].unplaced == ["Kühe", "fliegen"] and record.unplaced_turns == 1
+    assert "[unplaced: Kühe, fliegen]" in record.transcript
+    assert all(f.name != "book_appointment" for f in record.functions)  # nothing guessed from that turn
+
+
+async def test_caller_number_only_when_the_caller_says_it(salon: FakeSalon) -> None:
+    silent = await call(salon, ["Herrenschnitt morgen um 11 Uhr, mein Name ist Jana Schulz"])
+    assert "customer_phone" not in silent.functions[-1].args  # the platform's call object carries it
+    said = await call(salon, ["Herrenschnitt morgen um 12 Uhr, mein Name ist Jana Schulz, "
+                              "meine Nummer ist null eins sieben null eins zwei drei vier fünf sechs sieben"])
+    assert said.functions[-1].args["customer_phone"] == "+491701234567"
+
+
+async def test_next_week_qualifier_reaches_the_core(salon: FakeSalon) -> None:
+    record = await call(salon, ["Ich bräuchte nächste Woche Freitag um zehn einen Herrenschnitt"])
+    assert record.functions[0].args["date_time"] == "nächste Woche Freitag um zehn"
+
+
+async def test_several_wishes_in_one_turn_are_served_in_order(salon: FakeSalon) -> None:
+    record = await call(salon, ["Was bieten Sie denn an? Und ich hätte gern einen Herrenschnitt morgen um 11 Uhr, "
+                                "mein Name ist Jana Schulz."])
+    assert [f.name for f in record.functions] == ["get_available_services", "check_availability", "book_appointment"]
+    assert record.outcome == "booked"

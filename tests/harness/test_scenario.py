@@ -124,3 +124,16 @@ def test_repository_suite_loads_and_is_big_enough() -> None:
     assert {"race-10-callers-one-slot", "race-50-callers-one-slot", "db-fails-at-confirm"} <= names
     services = [s for s in scenarios if "services" in s.tags]
     assert len(services) == 24
+
+
+def test_a_list_of_agent_styles_runs_the_scenario_once_per_style(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text("defaults: {lane: nat, policy: {args: [spoken, full_turn]}}\n"
+                    "scenarios:\n  - {name: a, turns: [hallo]}\n  - {name: b, turns: [hallo], policy: {args: spoken}}\n",
+                    encoding="utf-8")
+    loaded = load_scenarios([path])
+    assert [(s.name, s.lane, s.policy.args) for s in loaded] == [
+        ("a", "nat", "spoken"), ("a--full-turn", "nat--full-turn", "full_turn"), ("b", "nat", "spoken")]
+    path.write_text("name: c\nturns: [hallo]\npolicy: {args: [spoken, spoken]}\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="each agent style once"):
+        load_scenarios([path])

@@ -39,6 +39,8 @@ def reference_transport() -> httpx.MockTransport:
             body = json.loads(request.content)
             created = fixture("booking_created.json")
             created["data"]["metadata"] = body["metadata"]
+            # Cal.com books the requested start; the client checks that it did.
+            created["data"]["start"] = body["start"]
             return httpx.Response(201, json=created)
         if path == "/v2/bookings" and method == "GET":
             return httpx.Response(200, json=fixture("bookings_list.json"))

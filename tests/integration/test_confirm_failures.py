@@ -53,8 +53,10 @@ class FakeCalcom:
                 "end": (start + timedelta(minutes=60)).isoformat(), "eventTypeId": 2,
                 "metadata": body.get("metadata", {})}})
         if request.url.path.endswith("/cancel"):
-            self.cancelled.append(request.url.path.split("/")[-2])
-            return httpx.Response(200, json={"status": "success", "data": {}})
+            uid = request.url.path.split("/")[-2]
+            self.cancelled.append(uid)
+            # Cal.com answers a cancel with the booking, now cancelled.
+            return httpx.Response(200, json={"status": "success", "data": {"uid": uid, "status": "cancelled"}})
         return httpx.Response(404, json={"status": "error", "error": {"message": "not here"}})
 
 

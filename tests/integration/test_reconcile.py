@@ -21,7 +21,8 @@ START = datetime(2031, 3, 4, 9, 0)
 
 def booking(uid: str, appointment_id: str, status: str = "accepted") -> dict[str, Any]:
     return {"id": 1, "uid": uid, "status": status, "start": "2031-03-04T09:00:00.000Z",
-            "end": "2031-03-04T10:00:00.000Z", "eventTypeId": 2, "metadata": {"appointment_id": appointment_id}}
+            "end": "2031-03-04T10:00:00.000Z", "eventTypeId": 2,
+            "metadata": {"appointment_id": appointment_id, "callsim_deployment": "callsim"}}
 
 
 class FakeCalcom:
@@ -33,8 +34,9 @@ class FakeCalcom:
 
     def handler(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/cancel"):
-            self.cancelled.append(request.url.path.split("/")[-2])
-            return httpx.Response(200, json={"status": "success", "data": {}})
+            uid = request.url.path.split("/")[-2]
+            self.cancelled.append(uid)
+            return httpx.Response(200, json={"status": "success", "data": {"uid": uid, "status": "cancelled"}})
         page = int(request.url.params.get("skip", 0)) // int(request.url.params.get("take", 100))
         data = self.pages[page] if page < len(self.pages) else []
         return httpx.Response(200, json={"status": "success", "data": data,
@@ -83,6 +85,7 @@ async def test_a_booking_listed_twice_is_not_cancelled(database_url: str) -> Non
 
 
 async def test_orphans_are_cancelled_and_confirmed_rows_adopted(database_url: str) -> None:
+    """A booking without a row (uid-unknown) is only reported: see test_reconcile_truth.py."""
     calcom = FakeCalcom([])
     core = await _core_with(database_url, calcom)
     failed = await _row(core, "failed", None)
@@ -91,7 +94,8 @@ async def test_orphans_are_cancelled_and_confirmed_rows_adopted(database_url: st
     calcom.pages = [[booking("uid-orphan", failed), booking("uid-adopt", unlinked),
                      booking("uid-unknown", str(uuid.uuid4())), booking("uid-gone", failed, status="cancelled")]]
     report = await reconcile(core, grace_s=0)
-    assert sorted(calcom.cancelled) == ["uid-orphan", "uid-unknown"]
+    assert sorted(calcom.cancelled) == ["uid-orphan"]
+    assert report.unknown_bookings == ["uid-unknown"]
     assert report.adopted == [unlinked]
     assert report.settled_failed == [stale_pending]
     async with core.uow() as uow:

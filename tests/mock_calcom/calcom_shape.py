@@ -26,6 +26,10 @@ OPTIONAL = frozenset(
         "icsUid",
         "guests",
         "end",
+        # EventTypeOutput_2024_06_14: only for several lengths, a set window, disabled cancelling
+        "lengthInMinutesOptions",
+        "bookingWindow",
+        "disableCancelling",
     }
 )
 # Fields the mock adds beyond a personal event type (the team event type's host list).

@@ -193,7 +193,7 @@ def test_outside_hours_and_past_are_refused(mock: MockClient) -> None:
 
 def test_create_validates_like_calcom(mock: MockClient) -> None:
     unknown = mock.book(999, f"{MONDAY}T08:00:00Z")
-    assert_error(unknown, 404, "NotFoundException", "Event type with id=999 not found")
+    assert_error(unknown, 404, "NotFoundException", "Event type with id 999 not found.")
     body = {"start": f"{MONDAY}T08:00:00Z", "eventTypeId": DAMENSCHNITT, "lengthInMinutes": 45}
     body["attendee"] = {"name": "Eva", "email": "eva@example.de", "timeZone": "Europe/Berlin"}
     wrong_length = mock.http.post("/v2/bookings", json=body, headers=BOOKINGS)
@@ -202,14 +202,12 @@ def test_create_validates_like_calcom(mock: MockClient) -> None:
         "/v2/bookings", json={"start": body["start"], "eventTypeId": 2}, headers=BOOKINGS
     )
     assert no_attendee.status_code == 400 and "attendee" in no_attendee.json()["error"]["message"]
-    phone_only = dict(
-        body,
-        lengthInMinutes=60,
-        attendee={"name": "Eva", "phoneNumber": "+4917012345", "timeZone": "Europe/Berlin"},
-    )
+    phone_only = {
+        key: value for key, value in body.items() if key != "lengthInMinutes"
+    } | {"attendee": {"name": "Eva", "phoneNumber": "+491701234567", "timeZone": "Europe/Berlin"}}
     created = mock.http.post("/v2/bookings", json=phone_only, headers=BOOKINGS).json()["data"]
-    assert created["attendees"][0]["phoneNumber"] == "+4917012345"
-    assert created["attendees"][0]["email"] == "4917012345@sms.cal.com"
+    assert created["attendees"][0]["phoneNumber"] == "+491701234567"
+    assert created["attendees"][0]["email"] == "491701234567@sms.cal.com"
 
 
 def test_cancel_frees_the_slot_and_is_not_repeatable(mock: MockClient) -> None:

@@ -358,6 +358,9 @@ QUICK_PARAMS = {
     "latency_just_over": ";client_timeout_ms=100",
     "random_latency": ";max_ms=50",
     "latency": ";ms=10",
+    "headers_then_hang": ";seconds=0.2",
+    "bandwidth": ";bytes_per_s=100000",
+    "outage": ";seconds=0.3",
 }
 
 
@@ -366,5 +369,7 @@ def test_every_kind_is_applied_and_journaled(mock: MockClient, kind: str) -> Non
     # Resets, empty replies and closed hangs are the point of some kinds.
     with contextlib.suppress(httpx.TransportError):
         get_slots(mock, kind + QUICK_PARAMS.get(kind, ""), timeout=3)
+    if kind == "outage":
+        time.sleep(0.6)  # the port is closed for 0.3 s
     (entry,) = mock.journal()
     assert entry["faults"] == [kind] and entry["fault"] == kind

@@ -4,14 +4,18 @@ control API, plain SQL on the core's database, and the reconciler run in-process
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
 import threading
 import time
 import uuid
 from collections.abc import Coroutine, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractAsyncContextManager, contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -76,19 +80,58 @@ class Answer:
 
 
 class LiveStack:
-    def __init__(self, target: Target, loop: BackgroundLoop, control_url: str | None = None) -> None:
+    def __init__(self, target: Target, loop: BackgroundLoop, control_url: str | None = None,
+                 options: StackOptions | None = None, direct_database_url: str | None = None) -> None:
         self.target = target
         self.loop = loop
+        self.options = options or StackOptions()
         self.webhook = httpx.Client(base_url=target.webhook_url, timeout=CLIENT_TIMEOUT_S)
         # The mock's control API, straight (the core may reach Cal.com through something in between).
         self.mock = httpx.Client(base_url=control_url or target.calcom_url, timeout=30)
+        # The checker reads the database straight, even when the core reaches it through a gate.
+        self.database_url = direct_database_url or str(target.database_url)
         self._engine: AsyncEngine | None = None
+        self._restarted: list[AbstractAsyncContextManager[Target]] = []
+        self.restarts = 0
 
     def close(self) -> None:
         self.webhook.close()
         self.mock.close()
         if self._engine is not None:
             self.loop.run(self._engine.dispose())
+        for context in reversed(self._restarted):
+            self.loop.run(context.__aexit__(None, None, None))
+
+    # -- the worker process: killed like the OOM killer does it, and started again ------------------
+
+    def kill_core(self) -> None:
+        """SIGKILL the webhook's process (uvicorn with one worker serves in-process): no shutdown,
+        no background task finishes, no answer is stored."""
+        port = str(httpx.URL(self.target.webhook_url).port)
+        killed = 0
+        for pid in _pids_of("booking_core", "--port", port):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+        if not killed:
+            raise RuntimeError(f"no booking_core process serves port {port}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _pids_of("booking_core", "--port", port):
+            time.sleep(0.02)
+
+    def restart_core(self) -> None:
+        """A new worker on the same database, Redis and Cal.com (a new port: the old one may linger)."""
+        restarted = replace(self.options, webhook_url=None, calcom_url=self.target.calcom_url,
+                            database_url=str(self.target.database_url), redis_url=self.target.redis_url,
+                            # the services are in the database already: start as fast as a restart can
+                            extra_env={**self.options.extra_env, "SERVICES_SYNC_ON_START": "false"})
+        context = open_target(restarted)
+        target = self.loop.run(context.__aenter__())
+        self._restarted.append(context)
+        self.target = target
+        self.webhook.close()
+        self.webhook = httpx.Client(base_url=target.webhook_url, timeout=CLIENT_TIMEOUT_S)
+        self.restarts += 1
 
     # -- the webhook, as Retell calls it ------------------------------------------------------
 
@@ -160,7 +203,7 @@ class LiveStack:
     def sql(self, statement: str, **params: Any) -> list[Any]:
         async def run() -> list[Any]:
             if self._engine is None:
-                self._engine = create_async_engine(async_url(str(self.target.database_url)), pool_pre_ping=True)
+                self._engine = create_async_engine(async_url(self.database_url), pool_pre_ping=True)
             async with self._engine.begin() as connection:
                 result = await connection.execute(text(statement), params)
                 return list(result) if result.returns_rows else []
@@ -188,15 +231,15 @@ class LiveStack:
             Appointment(id=str(r[0]), resource=str(r[1]), start=_utc(r[2]), end=_utc(r[3]), status=str(r[4]),
                         calcom_uid=r[5], call_id=r[6]) for r in rows])
 
-    def reconcile(self) -> dict[str, Any]:
-        """What `callsim reconcile --grace-s 0` does, in-process."""
-        settings = Settings(database_url=str(self.target.database_url), calcom_base_url=self.target.calcom_url,
-                            calcom_api_key=self.target.calcom_api_key, redis_url=None, reconcile_grace_s=0)
+    def reconcile(self, grace_s: float = 0) -> dict[str, Any]:
+        """What `callsim reconcile --grace-s <grace_s>` does (default 0: the system is quiet), in-process."""
+        settings = Settings(database_url=self.database_url, calcom_base_url=self.target.calcom_url,
+                            calcom_api_key=self.target.calcom_api_key, redis_url=None, reconcile_grace_s=grace_s)
 
         async def run() -> dict[str, Any]:
             core = bootstrap(settings)
             try:
-                return (await reconcile(core, grace_s=0)).as_dict()
+                return (await reconcile(core, grace_s=grace_s)).as_dict()
             finally:
                 await core.aclose()
 
@@ -204,12 +247,13 @@ class LiveStack:
 
 
 @contextmanager
-def live_stack(options: StackOptions, control_url: str | None = None) -> Iterator[LiveStack]:
+def live_stack(options: StackOptions, control_url: str | None = None,
+               direct_database_url: str | None = None) -> Iterator[LiveStack]:
     loop = BackgroundLoop()
     context = open_target(options)
     try:
         target = loop.run(context.__aenter__())
-        stack = LiveStack(target, loop, control_url)
+        stack = LiveStack(target, loop, control_url, options, direct_database_url)
         try:
             yield stack
         finally:
@@ -217,6 +261,22 @@ def live_stack(options: StackOptions, control_url: str | None = None) -> Iterato
             loop.run(context.__aexit__(None, None, None))
     finally:
         loop.close()
+
+
+def _pids_of(*words: str) -> list[int]:
+    """Processes whose command line holds every word (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        args = [a.decode(errors="replace") for a in argv]
+        if all(word in args for word in words):
+            found.append(int(entry.name))
+    return found
 
 
 def _utc(value: object) -> datetime:

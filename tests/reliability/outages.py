@@ -125,3 +125,8 @@ def postgres_accepts_connections(admin_url: str, database: str, allowed: bool) -
     if not allowed:
         asyncio.run(_admin(admin_url, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                       f"WHERE datname = '{database}' AND pid <> pg_backend_pid()"))
+
+
+def postgres_database_timezone(admin_url: str, database: str, zone: str) -> None:
+    """The TimeZone new sessions of that database get (a server initdb'd elsewhere than UTC)."""
+    asyncio.run(_admin(admin_url, f"ALTER DATABASE \"{database}\" SET timezone TO '{zone}'"))

@@ -40,7 +40,8 @@ def _scenario(index: int, op: Operation, step: Step, answer: str, faults: list[d
     scenario: dict[str, Any] = {
         "name": f"repro-{index:03d}-{op.kind}",
         "description": f"{name}({args}) by {op.caller.name}"
-                       + (" [answer lost, Retell retried]" if step.lost_answer else "") + f" → {answer}",
+                       + (" [answer lost, Retell retried]" if step.lost_answer else "")
+                       + (f" [{step.note}]" if step.note else "") + f" → {answer}",
         "tags": ["reproduction"] + ([f"burst-{burst}"] if burst is not None else []),
         "now": {"weekday": WEEKDAYS[op.target.slot.start.weekday()], "time": "08:00"},
         "lane": "reproduction",

@@ -137,13 +137,21 @@ CAL_FAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+# Drawn only by the opt-in rules (the first machine's draws stay as they were): a create that lands
+# well after the core gave up, so a reconciler pass or a worker restart can fall in between.
+LATE_CAL_FAULTS: dict[str, dict[str, Any]] = {
+    "create_lands_much_later": {"kind": "latency", "ms": 2600, **CREATE},
+    "listing_slow": {"kind": "latency", "ms": 700, **LOOKUP},
+}
+
+
 @dataclass(frozen=True)
 class FaultChoice:
     name: str
     once: bool  # only the next matching request, else every one while in force
 
     def rule(self) -> dict[str, Any]:
-        return {**CAL_FAULTS[self.name], **({"count": 1} if self.once else {})}
+        return {**(CAL_FAULTS.get(self.name) or LATE_CAL_FAULTS[self.name]), **({"count": 1} if self.once else {})}
 
     def label(self) -> str:
         return self.name + (" (once)" if self.once else "")
@@ -185,3 +193,7 @@ class Step:
     concurrent: bool = False
     lost_answer: bool = False
     answers: list[str] = field(default_factory=list)
+    # Set by the opt-in rules (CALLSIM_STATEFUL_NEW_RULES): the call id each operation is sent
+    # with (None: a fresh one) and what else happened around the step, for the reproduction.
+    call_ids: list[str | None] = field(default_factory=list)
+    note: str = ""

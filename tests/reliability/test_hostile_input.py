@@ -8,10 +8,13 @@ always the contract's shape, and a refused request leaves the appointments table
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
+from time import monotonic, sleep
 from typing import Any
 
+import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -19,8 +22,10 @@ from hypothesis import strategies as st
 
 from booking_core.schemas import FUNCTION_NAMES
 from harness.stack import StackOptions
+from tests.conftest import _database
 from tests.reliability.live_stack import BERLIN, Answer, LiveStack, live_stack
 from tests.reliability.schedule import booking_day
+from tests.support.services import POSTGRES_ADMIN_URL
 
 # The contract's error codes (docs/contracts.md) plus the transport-level refusals of the webhook.
 ERRORS = {
@@ -29,6 +34,7 @@ ERRORS = {
     "booking_unconfirmed", "db_unavailable", "lock_unavailable", "not_found", "appointment_ambiguous", "disabled",
 }
 REFUSAL_STATUSES = {400, 413, 422}
+BODY_READ_TIMEOUT_S = 1.5
 TRACEBACK_MARKS = ("Traceback (most recent call last)", 'File "/', "sqlalchemy.exc", "Error:")
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -52,7 +58,8 @@ ARG_NAMES = ["service", "date_time", "customer_name", "customer_phone", "old_dat
 @pytest.fixture(scope="module")
 def hostile_stack() -> Iterator[LiveStack]:
     # Unsigned, so the fuzzed bodies reach the parser rather than stop at the signature check.
-    with live_stack(StackOptions(extra_env={"RETELL_API_KEY": "", "RECONCILE_INTERVAL_S": "0"})) as stack:
+    with live_stack(StackOptions(extra_env={"RETELL_API_KEY": "", "RECONCILE_INTERVAL_S": "0",
+                                            "BODY_READ_TIMEOUT_S": str(BODY_READ_TIMEOUT_S)})) as stack:
         yield stack
 
 
@@ -188,3 +195,141 @@ def _json_or_empty(response: Any) -> dict[str, Any]:
     except ValueError:
         return {}
     return body if isinstance(body, dict) else {}
+
+
+# -- the outside probe's findings (issue 18, item 8), on PostgreSQL where column limits bite ---------
+
+@pytest.fixture(scope="module")
+def postgres_stack() -> Iterator[LiveStack]:
+    yield from _database_stack("PostgreSQL", POSTGRES_ADMIN_URL)
+
+
+def _database_stack(kind: str, admin_url: str) -> Iterator[LiveStack]:
+    for url in _database(kind, admin_url):  # one throwaway database for the module's stack
+        with live_stack(StackOptions(database_url=url, extra_env={"RECONCILE_INTERVAL_S": "0"})) as stack:
+            yield stack
+
+
+def _booking(name: str = "Anna Schmidt", call: dict[str, Any] | None = None, slot: int = 0) -> dict[str, Any]:
+    return {"name": "book_appointment",
+            "args": {"service": "Herrenschnitt", "date_time": _future_slot(100 + slot), "customer_name": name},
+            "call": {"call_id": f"call_probe_{slot}", "from_number": "+4915100008888", **(call or {})}}
+
+
+PAST_THE_COLUMNS = {
+    "name-201": _booking(name="N" * 201, slot=1),
+    "name-500": _booking(name="Anna " + "ß" * 495, slot=2),
+    "from-number-41": _booking(call={"from_number": "+49" + "1" * 38}, slot=3),
+    "call-id-129": _booking(call={"call_id": "c" * 129}, slot=4),
+    "nul-in-name": _booking(name="Anna\x00Schmidt", slot=5),
+    "nul-in-service": {**_booking(slot=6), "args": {**_booking(slot=6)["args"], "service": "Herren\x00schnitt"}},
+    "nul-in-call-id": _booking(call={"call_id": "call_\x00_probe"}, slot=7),
+    "nul-in-from-number": _booking(call={"from_number": "+49151\x000008888"}, slot=8),
+}
+
+
+@pytest.mark.parametrize("payload", list(PAST_THE_COLUMNS.values()), ids=list(PAST_THE_COLUMNS))
+def test_input_the_columns_cannot_hold_is_asked_back_not_a_database_failure(postgres_stack: LiveStack,
+                                                                           payload: dict[str, Any]) -> None:
+    before = postgres_stack.count_appointments()
+    answer = postgres_stack.post_raw("/api/retell/function-call", json.dumps(payload).encode())
+    assert_contract(answer, payload)
+    assert answer.error != "db_unavailable", f"a database failure for bad input: {answer.message}"
+    assert (answer.status, answer.error) in {(200, "invalid_args"), (422, "invalid_args"), (400, "invalid_json")}, (
+        answer.status, answer.body)
+    assert postgres_stack.count_appointments() == before
+
+
+def test_the_longest_accepted_values_are_stored(postgres_stack: LiveStack) -> None:
+    """The other side of the limit: exactly at it, the booking goes through and is stored verbatim."""
+    name = "M" * 200
+    payload = _booking(name=name, call={"call_id": "c" * 128, "from_number": "+" + "4" * 39}, slot=9)
+    answer = postgres_stack.post_raw("/api/retell/function-call", json.dumps(payload).encode())
+    assert answer.success, answer.body
+    stored = postgres_stack.sql("SELECT c.name, a.call_id FROM appointments a JOIN customers c "
+                                "ON c.id = a.customer_id WHERE a.id = :id", id=answer.data["appointment_id"])
+    assert [tuple(row) for row in stored] == [(name, "c" * 128)]
+
+
+@pytest.mark.parametrize("route", ["/api/retell/function-call", "/api/retell/book-appointment",
+                                   "/api/retell/webhook"])
+def test_a_lone_surrogate_in_the_call_id_is_refused_cleanly(postgres_stack: LiveStack, route: str) -> None:
+    # JSON may spell a lone surrogate (\ud800); it is no character UTF-8 or a database can store.
+    body = (b'{"name": "book_appointment", "event": "call_started", "args": {"service": "Herrenschnitt"}, '
+            b'"call": {"call_id": "call_\\ud800_x", "from_number": "+4915100008888"}}')
+    before = postgres_stack.count_appointments()
+    answer = postgres_stack.post_raw(route, body)
+    assert_contract(answer, body)
+    assert answer.error not in ("internal", "db_unavailable"), answer.body
+    assert postgres_stack.count_appointments() == before
+    assert postgres_stack.call("get_available_services", {}).success
+
+
+EVENTS_THAT_CAN_NEVER_SUCCEED = {
+    "call-id-129": {"call_id": "c" * 129},
+    "from-number-41": {"call_id": "call_ev_1", "from_number": "+49" + "1" * 38},
+    "agent-id-129": {"call_id": "call_ev_2", "agent_id": "a" * 129},
+    "nul-in-call-id": {"call_id": "call_\x00_ev"},
+    "nul-in-transcript": {"call_id": "call_ev_3", "transcript": "Hallo\x00Welt"},
+}
+
+
+@pytest.mark.parametrize("call", list(EVENTS_THAT_CAN_NEVER_SUCCEED.values()), ids=list(EVENTS_THAT_CAN_NEVER_SUCCEED))
+def test_a_call_event_that_can_never_be_stored_is_a_4xx_so_retell_stops_retrying(postgres_stack: LiveStack,
+                                                                               call: dict[str, Any]) -> None:
+    answer = postgres_stack.post_raw("/api/retell/webhook",
+                                     json.dumps({"event": "call_started", "call": call}).encode())
+    assert 400 <= answer.status < 500, (answer.status, answer.text[:300])
+    assert not any(mark in answer.text for mark in TRACEBACK_MARKS)
+
+
+def test_an_overlong_event_name_is_a_4xx(postgres_stack: LiveStack) -> None:
+    answer = postgres_stack.post_raw("/api/retell/webhook", json.dumps(
+        {"event": "call_" + "x" * 60, "call": {"call_id": "call_ev_long_event"}}).encode())
+    assert 400 <= answer.status < 500, (answer.status, answer.text[:300])
+
+
+def _half_a_body(stack: LiveStack, path: str = "/api/retell/function-call") -> socket.socket:
+    """A request whose headers promise 400 bytes of body, of which only the first 20 are sent."""
+    url = httpx.URL(stack.target.webhook_url)
+    sock = socket.create_connection((url.host, url.port), timeout=10)
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: {url.host}\r\nContent-Type: application/json\r\n"
+                 "Content-Length: 400\r\n\r\n".encode() + b'{"name": "book_appoi')
+    return sock
+
+
+def _log(stack: LiveStack) -> str:
+    assert stack.target.log_dir is not None
+    return (stack.target.log_dir / "booking_core.log").read_text(errors="replace")
+
+
+def test_a_client_gone_mid_body_is_no_traceback(hostile_stack: LiveStack) -> None:
+    logged_before = len(_log(hostile_stack))
+    for _ in range(3):
+        sock = _half_a_body(hostile_stack)
+        sleep(0.2)  # the handler is waiting for the rest of the body
+        sock.close()
+    sleep(0.5)
+    logged = _log(hostile_stack)[logged_before:]
+    assert "Traceback" not in logged and "ClientDisconnect" not in logged, logged[-2000:]
+    assert hostile_stack.call("get_available_services", {}).success
+
+
+def test_a_body_that_never_completes_is_answered_408_after_the_read_timeout(hostile_stack: LiveStack) -> None:
+    before = hostile_stack.count_appointments()
+    sock = _half_a_body(hostile_stack)
+    started = monotonic()
+    try:
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            received += chunk
+    finally:
+        sock.close()
+    took = monotonic() - started
+    assert received.startswith(b"HTTP/1.1 408"), received[:200]
+    assert BODY_READ_TIMEOUT_S - 0.2 <= took <= BODY_READ_TIMEOUT_S + 3, took
+    assert "Traceback" not in _log(hostile_stack)
+    assert hostile_stack.count_appointments() == before

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
@@ -17,16 +19,24 @@ from hypothesis.stateful import run_state_machine_as_test
 from harness.history import History, check, final_state
 from harness.invariants import find_violations
 from harness.stack import StackOptions
-from tests.reliability.booking_machine import Totals, make_machine
-from tests.reliability.live_stack import LiveStack, live_stack
+from tests.reliability.booking_machine import NEW_RULES, Totals, make_machine, new_rules_from_env
+from tests.reliability.live_stack import BackgroundLoop, LiveStack, live_stack
+from tests.reliability.outages import TcpGate, postgres_database_timezone
 from tests.reliability.schedule import CALLERS, booking_day, salon_slots
+from tests.support.services import POSTGRES_ADMIN_URL
 
 # RECONCILE_INTERVAL_S=0: the machine decides when the reconciler runs. LOCK_TTL_S=0.5: slow Cal.com
-# creates outlive the lock, so lock expiry mid-SAGA is part of what gets drawn.
-MACHINE_ENV = {"RECONCILE_INTERVAL_S": "0", "LOCK_TTL_S": "0.5"}
+# creates outlive the lock, so lock expiry mid-SAGA is part of what gets drawn. RECONCILE_GRACE_S=2:
+# the grace the "reconcile" rule's passes use, scaled with the lock TTL as production's 30 s are
+# with its 10 s, so a pass mid-schedule meets young and stale rows alike.
+MACHINE_ENV = {"RECONCILE_INTERVAL_S": "0", "LOCK_TTL_S": "0.5", "RECONCILE_GRACE_S": "2"}
+# The opt-in rules (booking_machine.NEW_RULES) this run draws: CALLSIM_STATEFUL_NEW_RULES.
+NEW_RULES_ON = new_rules_from_env()
 LATENCY_BUDGET_S = 1.6  # P95 of the answers, faults and all (DESIGN)
 BOUNDED = settings(max_examples=5, stateful_step_count=10, deadline=None, derandomize=True, database=None,
                    suppress_health_check=list(HealthCheck), print_blob=False)
+# With opt-in rules drawn too, each rule gets fewer steps: a few more examples keep the old ones' share.
+BOUNDED_WITH_NEW_RULES = settings(BOUNDED, max_examples=8, stateful_step_count=12)
 # A broken core must be caught by the bounded run as it is; shrinking it is not the point here.
 BROKEN = settings(BOUNDED, phases=[Phase.explicit, Phase.generate])
 SOAK_BATCH = settings(max_examples=25, stateful_step_count=40, deadline=None, database=None,
@@ -34,6 +44,7 @@ SOAK_BATCH = settings(max_examples=25, stateful_step_count=40, deadline=None, da
 
 
 def run_machine(stack: LiveStack, totals: Totals, run_settings: settings, **options: object) -> None:
+    options.setdefault("reconcile_grace_s", float(MACHINE_ENV["RECONCILE_GRACE_S"]))
     machine = make_machine(stack, salon_slots(stack, booking_day()), totals, **options)  # type: ignore[arg-type]
     try:
         run_state_machine_as_test(machine, settings=run_settings)
@@ -54,7 +65,7 @@ def sqlite_stack() -> Iterator[LiveStack]:
 
 def test_generated_schedules_keep_every_invariant(sqlite_stack: LiveStack) -> None:
     totals = Totals()
-    run_machine(sqlite_stack, totals, BOUNDED)
+    run_machine(sqlite_stack, totals, BOUNDED_WITH_NEW_RULES if NEW_RULES_ON else BOUNDED, new_rules=NEW_RULES_ON)
     print(f"\nstateful (SQLite, bounded): {totals.summary()}")
     assert totals.anomalies == []
     assert totals.operations >= 40, totals.summary()
@@ -77,6 +88,50 @@ def test_a_broken_core_is_caught(switch: dict[str, str], expected: tuple[str, ..
           f"first anomaly: {totals.anomalies[:1]}")
     assert any(phrase in anomaly for anomaly in totals.anomalies for phrase in expected), totals.anomalies
     assert "scenarios:" in "\n".join(notes(caught.value)), "no reproduction printed"
+
+
+# The PostgreSQL server's TimeZone for the opt-in rules' runs: a server initdb'd west of UTC is a
+# legal configuration, and the "reconcile" rule's passes mid-schedule must not care (review F6).
+PG_SERVER_ZONE = "America/New_York"
+
+
+@contextmanager
+def gated_postgres_stack(postgres_url: str, redis_url: str | None = None) -> Iterator[tuple[LiveStack, TcpGate]]:
+    """The core reaches PostgreSQL through a TCP gate the "dbkill" rule shuts; the checker reads
+    the database straight."""
+    loop = BackgroundLoop()
+    try:
+        parts = urlsplit(postgres_url)
+        if NEW_RULES_ON:
+            postgres_database_timezone(POSTGRES_ADMIN_URL, parts.path.lstrip("/"), PG_SERVER_ZONE)
+        gate = TcpGate(loop, parts.port or 5432)
+        gate.open()
+        user = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+        gated = urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{gate.port}"))
+        options = StackOptions(database_url=gated, redis_url=redis_url, extra_env=MACHINE_ENV)
+        with live_stack(options, direct_database_url=postgres_url) as stack:
+            yield stack, gate
+        gate.close()
+    finally:
+        loop.close()
+
+
+@pytest.mark.skipif(not NEW_RULES_ON & {"dbkill", "reconcile"},
+                    reason="opt-in: CALLSIM_STATEFUL_NEW_RULES=dbkill or reconcile (or 1)")
+def test_generated_schedules_keep_every_invariant_on_postgres_with_the_database_cut(postgres_url: str) -> None:
+    totals = Totals()
+    with gated_postgres_stack(postgres_url) as (stack, gate):
+        run_machine(stack, totals, BOUNDED_WITH_NEW_RULES, new_rules=NEW_RULES_ON, db_gate=gate)
+    print(f"\nstateful (PostgreSQL behind a gate, bounded): {totals.summary()}")
+    assert totals.anomalies == []
+
+
+def test_the_new_rules_switch_reads_names_and_refuses_unknown_ones() -> None:
+    assert new_rules_from_env("") == frozenset()
+    assert new_rules_from_env("1") == frozenset(NEW_RULES)
+    assert new_rules_from_env("repeat, kill") == {"repeat", "kill"}
+    with pytest.raises(ValueError, match="unknown"):
+        new_rules_from_env("repeat,typo")
 
 
 def notes(error: BaseException) -> list[str]:
@@ -147,20 +202,25 @@ def test_a_reschedule_answers_within_the_budget_when_calcom_hangs(sqlite_stack: 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres+redis"])
 def test_soak(backend: str, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> None:
     wanted = int(os.environ.get("CALLSIM_SOAK_OPERATIONS", "10000"))
-    options = StackOptions(extra_env=MACHINE_ENV)
-    if backend == "postgres+redis":
-        options.database_url = request.getfixturevalue("postgres_url")
-        options.redis_url = request.getfixturevalue("redis_url")
+    limit_s = float(os.environ.get("CALLSIM_SOAK_LIMIT_S", "5400"))  # bounded: stop and fail past it
     totals = Totals()
+    started = time.monotonic()
     try:
-        with live_stack(options) as stack:
-            while totals.operations < wanted:
-                run_machine(stack, totals, SOAK_BATCH)
+        with ExitStack() as running:
+            gate = None
+            if backend == "postgres+redis":
+                stack, gate = running.enter_context(gated_postgres_stack(request.getfixturevalue("postgres_url"),
+                                                                         request.getfixturevalue("redis_url")))
+            else:
+                stack = running.enter_context(live_stack(StackOptions(extra_env=MACHINE_ENV)))
+            while totals.operations < wanted and time.monotonic() - started < limit_s:
+                run_machine(stack, totals, SOAK_BATCH, new_rules=NEW_RULES_ON, db_gate=gate)
                 with capsys.disabled():
-                    print(f"\nsoak ({backend}): {totals.summary()}", flush=True)
+                    print(f"\nsoak ({backend}, {time.monotonic() - started:.0f} s): {totals.summary()}", flush=True)
     finally:
         with capsys.disabled():  # the totals are the point of `make soak`: shown even on success
             print(f"\nSOAK TOTALS ({backend}): operations {totals.operations}, faults injected "
                   f"{totals.faults_injected}, anomalies {len(totals.anomalies)}", flush=True)
     assert totals.anomalies == []
+    assert totals.operations >= wanted, f"only {totals.operations} operations within {limit_s:.0f} s"
     assert (totals.p95_s() or 0) <= LATENCY_BUDGET_S, totals.summary()

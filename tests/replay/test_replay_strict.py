@@ -63,12 +63,13 @@ async def test_a_request_the_cassette_lacks_diverges_and_is_named(tmp_path: Path
 
 
 async def test_a_changed_booking_payload_is_no_match(tmp_path: Path) -> None:
-    """The core sending Cal.com another start or length is a divergence, even if Cal.com would not mind."""
+    """The core sending Cal.com another payload (here a length it did not send) is a divergence."""
 
     def other_length(requests: list[Any], responses: list[dict[str, Any]]) -> Interactions:
         create = index_of(requests, "POST", "/v2/bookings")
         body = json.loads(requests[create].body)
-        body["lengthInMinutes"] += 15
+        assert "lengthInMinutes" not in body  # Cal.com refuses it on single-length event types
+        body["lengthInMinutes"] = 45
         requests[create].body = json.dumps(body)
         return requests, responses
 

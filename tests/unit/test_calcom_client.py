@@ -7,9 +7,11 @@ import httpx
 import pytest
 
 from booking_core.adapters.calcom import (
+    CalcomCancelRefused,
     CalcomClient,
     CalcomOutcomeUnknown,
     CalcomRejected,
+    CalcomSlotNotPossible,
     CalcomSlotTaken,
     CalcomUnreachable,
 )
@@ -105,6 +107,124 @@ async def test_find_by_metadata_pages_through_listing() -> None:
     found = await client(handler).find_by_metadata("appointment_id", "id200", event_type_id=2,
                                                    after_start=START, before_end=START)
     assert found is not None and found.uid == "u200"
+
+
+def _json_of(request: httpx.Request) -> dict:  # type: ignore[type-arg]
+    import json
+
+    return json.loads(request.content)
+
+
+async def test_create_sends_no_length_for_a_single_length_event_type() -> None:
+    sent: list[dict] = []  # type: ignore[type-arg]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/v2/event-types":
+            return httpx.Response(200, json={"status": "success", "data": [
+                {"id": 2, "lengthInMinutes": 60},
+                {"id": 3, "lengthInMinutes": 30, "lengthInMinutesOptions": [30, 45]}]})
+        sent.append(_json_of(request))
+        start = sent[-1]["start"]
+        return httpx.Response(201, json={"status": "success", "data": dict(BOOKING, start=start)})
+
+    c = client(handler)
+    await create(c)
+    await c.event_types()
+    await create(c)
+    await c.create_booking(event_type_id=3, start=START, length_min=45,
+                           attendee={"name": "A", "email": "a@b.invalid", "timeZone": "Europe/Berlin"},
+                           metadata={})
+    assert "lengthInMinutes" not in sent[0] and "lengthInMinutes" not in sent[1]
+    assert sent[2]["lengthInMinutes"] == 45
+
+
+async def test_invalid_phone_is_left_out_and_valid_one_kept() -> None:
+    sent: list[dict] = []  # type: ignore[type-arg]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(_json_of(request))
+        return httpx.Response(201, json={"status": "success", "data": BOOKING})
+
+    c = client(handler)
+    for phone in ("+4915300000001", "+491701234567"):
+        await c.create_booking(event_type_id=2, start=START, length_min=60, metadata={},
+                               attendee={"name": "A", "email": "a@b.invalid", "timeZone": "Europe/Berlin",
+                                         "phoneNumber": phone})
+    assert "phoneNumber" not in sent[0]["attendee"]
+    assert sent[1]["attendee"]["phoneNumber"] == "+491701234567"
+
+
+@pytest.mark.parametrize("message", [
+    'The event type can\'t be booked at the "start" time provided. This could be because it\'s too soon '
+    "(violating the minimum booking notice) or too far in the future (outside the event's scheduling window).",
+    "Attempting to book a meeting in the past.",
+])
+async def test_out_of_bounds_start_is_a_slot_not_possible(message: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, json={"status": "error", "error": {"code": "BadRequestException",
+                                                                      "message": message}})
+
+    with pytest.raises(CalcomSlotNotPossible) as caught:
+        await create(client(handler))
+    assert isinstance(caught.value, CalcomSlotTaken)  # the core offers other times for both
+
+
+async def test_created_booking_for_another_start_is_an_unknown_outcome() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"status": "success", "data": dict(BOOKING, start="2030-01-07T10:00:00.000Z")})
+
+    with pytest.raises(CalcomOutcomeUnknown):
+        await create(client(handler))
+
+
+@pytest.mark.parametrize("status", [502, 520, 524, 403])
+async def test_proxy_html_page_is_an_unknown_outcome(status: int) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=b"<html><body>Bad gateway</body></html>",
+                              headers={"content-type": "text/html"})
+
+    with pytest.raises(CalcomOutcomeUnknown):
+        await create(client(handler))
+
+
+def _answer(status: int, body: object):  # type: ignore[no-untyped-def]
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, json=body)
+    return handler
+
+
+def _envelope(message: str) -> dict:  # type: ignore[type-arg]
+    return {"status": "error", "error": {"code": "BadRequestException", "message": message}}
+
+
+@pytest.mark.parametrize("body", [
+    _envelope("This booking has already been cancelled."),
+    {"statusCode": 400, "message": "This booking has already been cancelled."},
+], ids=["envelope", "raw"])
+async def test_cancel_of_an_already_cancelled_booking_is_success(body: dict) -> None:  # type: ignore[type-arg]
+    await client(_answer(400, body)).cancel_booking("abc", "Grund")
+
+
+async def test_cancel_success_needs_the_booking_cancelled() -> None:
+    await client(_answer(200, {"status": "success", "data": dict(BOOKING, status="cancelled")})).cancel_booking(
+        "abc", "Grund")
+    with pytest.raises(CalcomOutcomeUnknown):
+        await client(_answer(200, {"status": "success", "data": BOOKING})).cancel_booking("abc", "Grund")
+
+
+@pytest.mark.parametrize(("status", "body", "expected"), [
+    (400, _envelope("Cannot cancel a booking that has already ended"), CalcomCancelRefused),
+    (400, {"statusCode": 400, "message": "Cannot cancel a booking that has already ended"}, CalcomCancelRefused),
+    (400, _envelope("Cancellation reason is required when you are the host"), CalcomCancelRefused),
+    (400, _envelope("This event type does not allow cancellations"), CalcomCancelRefused),
+    (500, {"status": "error", "error": {"code": "INTERNAL_SERVER_ERROR", "message": "Internal server error."}},
+     CalcomOutcomeUnknown),
+    (400, {"unexpected": True}, CalcomOutcomeUnknown),
+    (200, {"data": "cancelled"}, CalcomOutcomeUnknown),
+], ids=["ended", "ended-raw", "reason", "disabled", "500", "unknown-4xx", "unknown-200"])
+async def test_cancel_refusals_are_not_success(status: int, body: dict, expected: type[Exception]) -> None:  # type: ignore[type-arg]
+    with pytest.raises(expected):
+        await client(_answer(status, body)).cancel_booking("abc", "Grund")
 
 
 # The same classes over real sockets, through the transport production uses: its own errors, not

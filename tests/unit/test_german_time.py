@@ -162,4 +162,5 @@ def test_clock_arithmetic_around_midnight_never_raises(phrase: str) -> None:
 
 @pytest.mark.parametrize("text", ["2026-02-30T10:00:00+01:00", "2026-13-01", "2026-11-31 10:00", "in 3000000 Tagen"])
 def test_impossible_dates_are_not_read_as_something_else(text: str) -> None:
-    assert parse_when(text, now=datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))) is None
+    found = parse_when(text, now=datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Berlin")))
+    assert found is not None and not found.date and found.unclear == "impossible_date"

@@ -1,13 +1,13 @@
 """Function calls: a retry is told from a deliberate repeat, and one attempt owns a claim.
 
-Revision ID: 0002_call_invocations
+Revision ID: 0004_call_invocations
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_call_invocations"
-down_revision = "0001"
+revision = "0004_call_invocations"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
