@@ -31,8 +31,8 @@ class Core:
     slots: SlotsCache
     hours: OpeningHours
     background: set[asyncio.Task[Any]] = field(default_factory=set)
-    # (idempotency key, call id, answer) given to callers and not yet stored: see idempotency.py
-    answers_to_store: list[tuple[str, str, Any]] = field(default_factory=list)
+    # (invocation key, attempt owner, call id, answer) given to callers and not yet stored: see idempotency.py
+    answers_to_store: list[tuple[str, str, str, Any]] = field(default_factory=list)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run work after the answer (compensation retries) without losing the task to GC."""
@@ -60,7 +60,10 @@ def make_lock(settings: Settings) -> SlotLock:
 
 
 def bootstrap(settings: Settings) -> Core:
-    engine = make_engine(settings.database_url, settings.db_pool_size, settings.db_pool_timeout_s)
+    # A fifth of the slot lock's TTL per lock wait: the intent, settle and confirm steps together
+    # stay inside the lock even when each waits its longest.
+    engine = make_engine(settings.database_url, settings.db_pool_size, settings.db_pool_timeout_s,
+                         wait_s=settings.lock_ttl_s / 5)
     sessions = make_sessionmaker(engine)
 
     def uow() -> UnitOfWork:

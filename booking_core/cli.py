@@ -102,7 +102,11 @@ def services_sync(database_url: DatabaseUrl = None,
 
     settings = _settings(database_url, calcom_base_url=calcom_url, calcom_api_key=api_key)
     upgrade(settings.database_url)
-    created, updated = _with_core(settings, services_admin.sync_from_calcom)
+    try:
+        created, updated = _with_core(settings, services_admin.sync_from_calcom)
+    except ValueError as exc:  # e.g. stylist resources next to manual 'salon' services
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
     console.print(f"services synced: {created} created, {updated} updated")
 
 
@@ -113,7 +117,8 @@ def services_add(
     price: Annotated[float | None, typer.Option(help="EUR.")] = None,
     alias: Annotated[list[str] | None, typer.Option(help="Another way callers say it (repeatable).")] = None,
     event_type_id: Annotated[int | None, typer.Option(help="Cal.com event type id.")] = None,
-    resource: Annotated[str, typer.Option(help="Who performs it, e.g. host:101.")] = "salon",
+    resource: Annotated[str | None, typer.Option(
+        help="The stylist who performs it, host:<Cal.com user id>; 'salon' only if no service names one.")] = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Add or update one service."""
@@ -124,7 +129,11 @@ def services_add(
     upgrade(settings.database_url)
     item = {"name": name, "duration_min": duration, "price_eur": price, "aliases": alias or [],
             "calcom_event_type_id": event_type_id, "resource": resource}
-    created, _ = _with_core(settings, lambda core: services_admin.add_service(core, item))
+    try:
+        created, _ = _with_core(settings, lambda core: services_admin.add_service(core, item))
+    except ValueError as exc:  # a stylist under two resource keys
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
     console.print(f"{'added' if created else 'updated'}: {name}")
 
 

@@ -105,16 +105,21 @@ class CallEventRow(Base):
 
 
 class FunctionCallRow(Base):
-    """One row per (call_id, function, args): the answer a Retell retry gets again."""
+    """One row per invocation of a mutating function: the answer a Retell retry gets again."""
 
     __tablename__ = "function_calls"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    __table_args__ = (Index("ix_function_calls_call_seq", "call_id", "seq"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # one invocation (see idempotency.py)
     call_id: Mapped[str] = mapped_column(String(128), index=True)
     name: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # in_progress / done
+    status: Mapped[str] = mapped_column(String(16))  # in_progress / done / retryable
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     lease_until: Mapped[datetime] = mapped_column(DateTime)
+    request_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    seq: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    owner: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now(), index=True)
 
 

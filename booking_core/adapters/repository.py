@@ -148,6 +148,28 @@ class AppointmentRepository:
         result = await self.session.execute(_CONFIRM, {"appointment_id": appointment_id, "uid": calcom_uid})
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def move(self, appointment_id: str, from_statuses: Iterable[str], to: AppointmentStatus,
+                   sync_status: str, *, calcom_uid: str | None = None) -> bool:
+        """Compare-and-set: → `to` only from one of `from_statuses` (and, if given, only the row of
+        that Cal.com booking); False if the row moved on meanwhile. Leaving `confirmed` frees the
+        start in the unique constraint."""
+        allowed = [status for status in from_statuses if to in TRANSITIONS[AppointmentStatus(status)]]
+        if not allowed:
+            return False
+        conditions = [_A.id == appointment_id, _status_in(allowed)]
+        if calcom_uid is not None:
+            conditions.append(_A.calcom_uid == calcom_uid)
+        values: dict[str, Any] = {"status": to.value, "sync_status": sync_status}
+        if to != AppointmentStatus.CONFIRMED:
+            values["confirmed_start"] = None
+        result = await self.session.execute(update(_APPOINTMENTS).where(*conditions).values(**values))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_sync_status(self, appointment_id: str, status: AppointmentStatus, sync_status: str) -> bool:
+        result = await self.session.execute(update(_APPOINTMENTS).where(
+            _A.id == appointment_id, _A.status == status.value).values(sync_status=sync_status))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     async def busy_between(self, resource: str, start: datetime, end: datetime) -> list[tuple[str, datetime, datetime]]:
         """(id, start_at, end_at) of what holds the resource in [start, end)."""
         result = await self.session.execute(_BUSY, {"resource": resource, **_window(start, end)})

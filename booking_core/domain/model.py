@@ -27,8 +27,13 @@ TRANSITIONS: dict[AppointmentStatus, set[AppointmentStatus]] = {
         AppointmentStatus.FAILED,
         AppointmentStatus.COMPENSATED,
     },
-    AppointmentStatus.CONFIRMED: {AppointmentStatus.CANCELLED, AppointmentStatus.RESCHEDULED},
-    AppointmentStatus.FAILED: {AppointmentStatus.COMPENSATED, AppointmentStatus.CONFIRMED},
+    # → compensated only when the confirm's acknowledgement was lost and the caller was told "no":
+    # the row is the record of what the caller heard (see booking.compensate).
+    AppointmentStatus.CONFIRMED: {AppointmentStatus.CANCELLED, AppointmentStatus.RESCHEDULED,
+                                  AppointmentStatus.COMPENSATED},
+    # Never → confirmed: the caller of a failed row was told "nicht eingetragen" (a retry that took
+    # over settled it), so a late confirm of the first attempt is fenced out and compensates.
+    AppointmentStatus.FAILED: {AppointmentStatus.COMPENSATED},
     AppointmentStatus.COMPENSATED: set(),
     AppointmentStatus.CANCELLED: set(),
     AppointmentStatus.RESCHEDULED: set(),
@@ -42,6 +47,25 @@ class InvalidTransition(Exception):
 def check_transition(current: str, new: AppointmentStatus) -> None:
     if new not in TRANSITIONS[AppointmentStatus(current)]:
         raise InvalidTransition(f"{current} -> {new}")
+
+
+SALON = "salon"  # the whole salon as one resource: only for a salon whose services name no stylist
+
+
+class MixedResources(ValueError):
+    """The catalog would reach one stylist under two resource keys (no shared lock or constraint)."""
+
+
+def check_resources(resources: Iterable[str]) -> None:
+    """A stylist is one lock and constraint resource whatever the service: `salon` next to
+    stylist resources (`host:<Cal.com user id>`) would let a salon-wide service and a stylist's
+    service overlap on the same person, so the mix is refused."""
+    kinds = set(resources)
+    stylists = sorted(r for r in kinds if r.startswith("host:"))
+    if SALON in kinds and stylists:
+        raise MixedResources(
+            f"services with resource '{SALON}' next to stylist resources ({', '.join(stylists)}): "
+            "name the stylist of every service (resource host:<Cal.com user id>)")
 
 
 @dataclass(frozen=True)

@@ -131,8 +131,8 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
     )
     started = time.perf_counter()
     try:
-        answer = await run_once(core, ctx.idempotency_key, call_id, name, lambda first: run_function(
-            core, name, replace(ctx, first_attempt=first), args))
+        answer = await run_once(core, ctx.idempotency_key, call_id, name, lambda key, first: run_function(
+            core, name, replace(ctx, idempotency_key=key, first_attempt=first), args))
     except Exception:  # the agent must never hear a traceback
         log.exception("function failed", call_id=call_id, function=name)
         answer = FunctionAnswer(success=False, error="internal", message=messages.technical_problem())

@@ -8,14 +8,16 @@ agree with that.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import signal
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.calcom import (
@@ -52,6 +54,7 @@ from booking_core.observability import (
 from booking_core.service_layer import unknown_outcome
 from booking_core.service_layer.availability import alternatives, check_bookable
 from booking_core.service_layer.context import CallContext
+from booking_core.service_layer.unit_of_work import UnitOfWork
 
 LOOKUP_RESERVE_S = 0.3  # kept back from the create call so an unknown outcome can still be looked up
 # A caller who waited in a busy queue still deserves a real attempt at Cal.com.
@@ -64,8 +67,21 @@ class SlotConflict(Exception):
     """The database refused the confirm: another confirmed appointment overlaps."""
 
 
+class _NothingToResume(Exception):
+    """Cal.com answered that the earlier attempt's booking does not exist; its row is settled."""
+
+
 class _SlotHeld(Exception):
-    """Another appointment holds the slot: refuse it once the lock is released."""
+    """Another appointment holds the slot: refuse it once the lock is released (the alternatives
+    take a Cal.com call and a DB read: inside the lock they would stretch it towards its TTL)."""
+
+
+# A retry re-runs an invocation whose earlier attempts failed outright; past this many, Cal.com is
+# plainly not taking bookings right now.
+MAX_ATTEMPTS = 8
+# The confirm's error may hide a commit that went through (its acknowledgement lost): the row is
+# read again this often before the booking is compensated.
+REREAD_TRIES = 3
 
 
 class Deadline:
@@ -107,14 +123,19 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
     if not ctx.first_attempt:
         try:
             async with core.uow() as uow:
-                earlier = await uow.appointments.by_idempotency_key(ctx.idempotency_key)
+                key, earlier = await _latest_attempt(uow, ctx.idempotency_key)
                 held = earlier is None and core.settings.lock_enabled and await uow.appointments.is_held(
                     slot, exclude_id=exclude_id)
         except SQLAlchemyError as exc:
             log.error("database unavailable", call_id=ctx.call_id, error=type(exc).__name__)
             raise BookingRefused("db_unavailable") from None
+        ctx = replace(ctx, idempotency_key=key)
         if earlier is not None:
-            return await _resume(core, ctx, service, earlier, deadline)
+            try:
+                return await _resume(core, ctx, service, earlier, deadline)
+            except _NothingToResume:
+                # The earlier attempt booked nothing: this request is the caller's next try.
+                ctx = replace(ctx, idempotency_key=attempt_key(key, earlier.id))
         if held:
             await _refuse_taken(core, ctx, service, slot)
 
@@ -154,6 +175,27 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
         raise BookingRefused("lock_unavailable") from None
 
 
+def attempt_key(key: str, failed_id: str) -> str:
+    """The intent key of the attempt after the one whose row `failed_id` failed outright."""
+    return hashlib.sha256(f"{key}/{failed_id}".encode()).hexdigest()
+
+
+async def _latest_attempt(uow: UnitOfWork, key: str) -> tuple[str, AppointmentRow | None]:
+    """The intent of this invocation's latest attempt (None: none yet) and its key.
+
+    An attempt whose row failed or was compensated booked nothing: the caller heard "versuchen Sie
+    es gleich noch einmal", and the try that follows is a fresh attempt with a key of its own."""
+    for _ in range(MAX_ATTEMPTS):
+        row = await uow.appointments.by_idempotency_key(key)
+        if row is None or row.status not in _GAVE_UP:
+            return key, row
+        key = attempt_key(key, row.id)
+    raise BookingRefused("calcom_unavailable")
+
+
+_GAVE_UP = (AppointmentStatus.FAILED.value, AppointmentStatus.COMPENSATED.value)
+
+
 async def _refuse_taken(core: Core, ctx: CallContext, service: Service, slot: Slot) -> NoReturn:
     BOOKINGS.labels("slot_taken").inc()
     raise BookingRefused("slot_taken", alternatives=await alternatives(
@@ -175,17 +217,10 @@ async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slo
     crash_point(ctx, core, "after_calcom")
 
     try:
-        await confirm_intent(core, ctx, appointment_id, slot, booking.uid, rescheduled_from)
+        await _confirm_or_compensate(core, ctx, appointment_id, slot, booking.uid, rescheduled_from)
     except SlotConflict:
         BOOKINGS.labels("lost_race_at_confirm").inc()
-        core.spawn(compensate(core, appointment_id, booking.uid, ctx.call_id))
-        raise BookingRefused("slot_taken", alternatives=await alternatives(
-            core, service, slot.start, ctx.now, timeout_s=min(0.5, deadline.left() + 0.2), exclude=slot.start)) from None
-    except SQLAlchemyError as exc:
-        BOOKINGS.labels("confirm_failed").inc()
-        log.error("confirm failed", call_id=ctx.call_id, appointment_id=appointment_id, error=type(exc).__name__)
-        core.spawn(compensate(core, appointment_id, booking.uid, ctx.call_id))
-        raise BookingRefused("db_unavailable") from None
+        raise _SlotHeld from None
     BOOKINGS.labels("booked").inc()
     core.slots.forget(slot.start)
     return Booked(appointment_id, service, slot.start, slot.end, booking.uid)
@@ -239,8 +274,7 @@ async def _create_in_calcom(core: Core, ctx: CallContext, service: Service, slot
     except CalcomSlotTaken:
         CALCOM_CALLS.labels("create", "slot_taken").inc()
         await _settle(core, appointment_id, AppointmentStatus.FAILED, "in_sync")
-        raise BookingRefused("slot_taken", alternatives=await alternatives(
-            core, service, slot.start, ctx.now, timeout_s=max(0.2, deadline.left()), exclude=slot.start)) from None
+        raise _SlotHeld from None
     except CalcomUnreachable:
         CALCOM_CALLS.labels("create", "unreachable").inc()
         await _settle(core, appointment_id, AppointmentStatus.FAILED, "in_sync")
@@ -285,6 +319,50 @@ async def _lookup(core: Core, service: Service, slot: Slot, appointment_id: str,
     return found if found is not None and found.active else None
 
 
+async def _confirm_or_compensate(core: Core, ctx: CallContext, appointment_id: str, slot: Slot, uid: str,
+                                 rescheduled_from: AppointmentRow | None) -> None:
+    """Step 5 once Cal.com holds booking `uid`: confirmed, or the booking is compensated.
+
+    Any failure counts, not only SQLAlchemy's: a driver's raw connection error (asyncpg's
+    ConnectionRefusedError while PostgreSQL restarts) must not leave the booking at Cal.com with
+    nobody told. An error may also hide a commit that went through (the acknowledgement was lost):
+    the row is read again, and a confirmed row is what the caller is told.
+    """
+    try:
+        await confirm_intent(core, ctx, appointment_id, slot, uid, rescheduled_from)
+        return
+    except SlotConflict:
+        core.spawn(compensate(core, appointment_id, uid, ctx.call_id))
+        raise
+    except asyncio.CancelledError:
+        core.spawn(compensate(core, appointment_id, uid, ctx.call_id, told_no=True))
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the database or its driver raised
+        failure = f"{type(exc).__name__}: {exc}"[:300]
+    if await _confirmed_after_all(core, appointment_id, uid):
+        log.warning("confirm reported an error but had committed", call_id=ctx.call_id,
+                    appointment_id=appointment_id, error=failure)
+        return
+    BOOKINGS.labels("confirm_failed").inc()
+    log.error("confirm failed", call_id=ctx.call_id, appointment_id=appointment_id, error=failure)
+    core.spawn(compensate(core, appointment_id, uid, ctx.call_id, told_no=True))
+    raise BookingRefused("db_unavailable")
+
+
+async def _confirmed_after_all(core: Core, appointment_id: str, uid: str) -> bool:
+    """Whether the row is confirmed with this booking; False when it cannot be read either."""
+    for attempt in range(REREAD_TRIES):
+        try:
+            async with core.uow() as uow:
+                row = await uow.appointments.get(appointment_id)
+            return row is not None and row.status == AppointmentStatus.CONFIRMED.value and row.calcom_uid == uid
+        except Exception as exc:  # noqa: BLE001 - the database is still failing
+            log.warning("confirm re-read failed", appointment_id=appointment_id, attempt=attempt + 1,
+                        error=type(exc).__name__)
+            await asyncio.sleep(0.05 * (attempt + 1))
+    return False
+
+
 async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, slot: Slot, uid: str,
                          rescheduled_from: AppointmentRow | None, attempts: int = 4) -> None:
     """Step 5. Write first, then check for overlaps inside the same transaction.
@@ -295,9 +373,13 @@ async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, slot
     """
     if core.settings.callsim_test_hooks and ctx.fault == "db_confirm":
         raise DBAPIError("UPDATE appointments", {}, Exception("injected confirm failure"))
+    kill = core.settings.callsim_test_hooks and ctx.fault == "kill_db_connection_at_confirm"
     for attempt in range(attempts):
         try:
-            await _confirm_once(core, appointment_id, slot, uid, rescheduled_from)
+            if kill and attempt == 0:
+                await _confirm_once(core, appointment_id, slot, uid, rescheduled_from, kill_connection=True)
+            else:
+                await _confirm_once(core, appointment_id, slot, uid, rescheduled_from)
             return
         except IntegrityError as exc:
             raise SlotConflict(str(exc.orig)) from None
@@ -312,14 +394,32 @@ async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, slot
             await asyncio.sleep(0.02 * (attempt + 1))
 
 
+async def _kill_own_connection(core: Core, uow: UnitOfWork) -> None:
+    """Test hook: the server drops this transaction's connection (pg_terminate_backend / KILL)
+    between the confirm's UPDATE and its COMMIT, as a failover or an operator would."""
+    dialect = core.engine.dialect.name
+    if dialect == "postgresql":
+        pid, kill = await uow.session.scalar(text("SELECT pg_backend_pid()")), "SELECT pg_terminate_backend(:pid)"
+    elif dialect in ("mysql", "mariadb"):
+        pid, kill = await uow.session.scalar(text("SELECT CONNECTION_ID()")), "KILL :pid"
+    else:
+        raise DBAPIError("COMMIT", {}, Exception("injected: SQLite has no connection to kill"))
+    async with core.engine.connect() as admin:
+        await admin.execute(text(kill), {"pid": int(pid)})
+        await admin.commit()
+
+
 def _is_transient(text: str) -> bool:
     return "deadlock" in text or "lock wait timeout" in text or "could not serialize" in text
 
 
 async def _confirm_once(core: Core, appointment_id: str, slot: Slot, uid: str,
-                        rescheduled_from: AppointmentRow | None) -> None:
+                        rescheduled_from: AppointmentRow | None, *, kill_connection: bool = False) -> None:
     async with core.uow() as uow:
-        if not await uow.appointments.confirm(appointment_id, uid):
+        confirmed = await uow.appointments.confirm(appointment_id, uid)
+        if kill_connection:
+            await _kill_own_connection(core, uow)
+        if not confirmed:
             row = await uow.appointments.get(appointment_id)
             if row is None:
                 raise SlotConflict(appointment_id)
@@ -336,27 +436,37 @@ async def _confirm_once(core: Core, appointment_id: str, slot: Slot, uid: str,
 async def _settle(core: Core, appointment_id: str, status: AppointmentStatus, sync_status: str) -> None:
     try:
         async with core.uow() as uow:
-            row = await uow.appointments.get(appointment_id)
-            if row is not None and row.status == AppointmentStatus.PENDING.value:
-                row.status = status.value
-                row.sync_status = sync_status
-                await uow.commit()
+            # Compare-and-set from pending: a confirm or compensation that won meanwhile stays.
+            await uow.appointments.move(appointment_id, (AppointmentStatus.PENDING.value,), status, sync_status)
+            await uow.commit()
     except SQLAlchemyError as exc:
         # The row stays pending; the reconciler settles stale pending rows.
         log.error("could not settle appointment", appointment_id=appointment_id, error=type(exc).__name__)
 
 
-async def compensate(core: Core, appointment_id: str, uid: str, call_id: str | None) -> bool:
-    """Cancel the Cal.com booking nobody was told about, with bounded retries."""
+async def compensate(core: Core, appointment_id: str, uid: str, call_id: str | None, *,
+                     told_no: bool = False) -> bool:
+    """Cancel the Cal.com booking nobody was told about, with bounded retries.
+
+    The row is moved to `compensated` *before* Cal.com is asked (a compare-and-set against
+    pending/failed): a confirm racing this, a retry's resume or the first attempt after a takeover,
+    then fails instead of telling the caller "gebucht" for a booking about to be cancelled. A row
+    already confirmed with this booking keeps it, unless `told_no`: the confirm's acknowledgement
+    was lost and the caller heard "nicht eingetragen", so the row must not say "gebucht" either.
+    """
     if not core.settings.compensation_enabled:
         log.error(ORPHANED, call_id=call_id, appointment_id=appointment_id, calcom_uid=uid, compensation="disabled")
         return False
+    if not await _fence_for_compensation(core, appointment_id, uid, told_no):
+        log.info("compensation skipped: the booking is confirmed", call_id=call_id,
+                 appointment_id=appointment_id, calcom_uid=uid)
+        return True
     log.warning(COMPENSATION, call_id=call_id, appointment_id=appointment_id, calcom_uid=uid)
     for attempt in range(core.settings.compensation_attempts):
         try:
             await core.calcom.cancel_booking(uid, "Automatische Stornierung: Buchung nicht bestätigt")
             COMPENSATIONS.labels("cancelled").inc()
-            await _mark_compensated(core, appointment_id)
+            await _mark_compensated(core, appointment_id, uid, told_no)
             return True
         except CalcomError as exc:
             log.warning(COMPENSATION, call_id=call_id, appointment_id=appointment_id, attempt=attempt + 1,
@@ -380,14 +490,43 @@ async def _flag_for_reconciler(core: Core, appointment_id: str, sync_status: str
         pass
 
 
-async def _mark_compensated(core: Core, appointment_id: str) -> None:
+async def _fence_for_compensation(core: Core, appointment_id: str, uid: str, told_no: bool) -> bool:
+    """Claim the row for compensation; False if it is confirmed with this booking and keeps it.
+
+    While the database cannot be reached the booking is cancelled anyway (after a few seconds of
+    retrying): every caller on a compensation path was told "nicht eingetragen"."""
+    sources = [AppointmentStatus.PENDING.value, AppointmentStatus.FAILED.value]
+    for attempt in range(5):
+        try:
+            async with core.uow() as uow:
+                moved = await uow.appointments.move(appointment_id, sources, AppointmentStatus.COMPENSATED,
+                                                    "compensating")
+                if not moved and told_no:
+                    moved = await uow.appointments.move(
+                        appointment_id, (AppointmentStatus.CONFIRMED.value,), AppointmentStatus.COMPENSATED,
+                        "compensating", calcom_uid=uid)
+                row = None if moved else await uow.appointments.get(appointment_id)
+                await uow.commit()
+            return not (row is not None and row.status == AppointmentStatus.CONFIRMED.value and row.calcom_uid == uid)
+        except SQLAlchemyError as exc:
+            log.warning("compensation could not claim the row", appointment_id=appointment_id,
+                        attempt=attempt + 1, error=type(exc).__name__)
+            await asyncio.sleep(0.2 * 2**attempt)
+    return True
+
+
+async def _mark_compensated(core: Core, appointment_id: str, uid: str, told_no: bool) -> None:
     try:
         async with core.uow() as uow:
-            row = await uow.appointments.get(appointment_id)
-            if row is not None and row.status in (AppointmentStatus.PENDING.value, AppointmentStatus.FAILED.value):
-                row.status = AppointmentStatus.COMPENSATED.value
-                row.sync_status = "in_sync"
-                await uow.commit()
+            if not await uow.appointments.set_sync_status(appointment_id, AppointmentStatus.COMPENSATED, "in_sync"):
+                # Not claimed before the cancel (the database was away): the same claim, now.
+                moved = await uow.appointments.move(
+                    appointment_id, (AppointmentStatus.PENDING.value, AppointmentStatus.FAILED.value),
+                    AppointmentStatus.COMPENSATED, "in_sync")
+                if not moved and told_no:
+                    await uow.appointments.move(appointment_id, (AppointmentStatus.CONFIRMED.value,),
+                                                AppointmentStatus.COMPENSATED, "in_sync", calcom_uid=uid)
+            await uow.commit()
     except SQLAlchemyError as exc:
         log.error("could not mark compensated", appointment_id=appointment_id, error=type(exc).__name__)
 
@@ -403,14 +542,24 @@ async def _resume(core: Core, ctx: CallContext, service: Service, row: Appointme
     if row.status != AppointmentStatus.PENDING.value:
         raise BookingRefused("booking_unconfirmed")
     slot = Slot(row.resource, start, end)
-    found = await _lookup(core, service, slot, row.id, deadline)
-    if found is None:
-        await _settle(core, row.id, AppointmentStatus.FAILED, "unknown")
-        raise BookingRefused("booking_unconfirmed")
     try:
-        await confirm_intent(core, ctx, row.id, slot, found.uid, None)
-    except (SlotConflict, SQLAlchemyError):
-        core.spawn(compensate(core, row.id, found.uid, ctx.call_id))
+        found = await core.calcom.find_by_metadata(
+            "appointment_id", row.id, event_type_id=service.calcom_event_type_id,
+            after_start=slot.start - timedelta(minutes=1), before_end=slot.end + timedelta(minutes=1),
+            timeout_s=max(MIN_LOOKUP_TIMEOUT_S, deadline.left() / 2))
+        CALCOM_CALLS.labels("lookup", "found" if found else "absent").inc()
+    except CalcomError as exc:
+        CALCOM_CALLS.labels("lookup", type(exc).__name__).inc()
+        await _settle(core, row.id, AppointmentStatus.FAILED, "unknown")
+        raise BookingRefused("booking_unconfirmed") from None
+    if found is None or not found.active:
+        # Settled only from pending: the first attempt, if it still runs, is fenced out by this
+        # (its confirm refuses a failed row and compensates what it booked, should it land late).
+        await _settle(core, row.id, AppointmentStatus.FAILED, "unknown")
+        raise _NothingToResume
+    try:
+        await _confirm_or_compensate(core, ctx, row.id, slot, found.uid, None)
+    except SlotConflict:
         raise BookingRefused("booking_unconfirmed") from None
     return Booked(row.id, service, start, end, found.uid)
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from booking_core.adapters.orm import ServiceRow
-from booking_core.domain.model import BookingRefused, Service
+from booking_core.domain.model import SALON, BookingRefused, Service, check_resources
 from booking_core.observability import SERVICE_EXTRACTED, log
 from booking_core.service_layer.unit_of_work import UnitOfWork
 from booking_core.service_matching import ServiceMatch, ServiceMatcher
@@ -105,7 +105,12 @@ def describe(service: Service) -> dict[str, Any]:
 
 
 async def upsert_services(uow: UnitOfWork, items: Iterable[dict[str, Any]]) -> tuple[int, int]:
-    """Insert or update services by name. Returns (created, updated)."""
+    """Insert or update services by name. Returns (created, updated).
+
+    Raises MixedResources (nothing stored) if the active services would name one stylist under two
+    resource keys: a service without a resource is `salon` only in a salon whose services name no
+    stylist, and an update without a resource keeps the one the service has.
+    """
     created = updated = 0
     for item in items:
         row = await uow.services.by_name(item["name"])
@@ -115,7 +120,7 @@ async def upsert_services(uow: UnitOfWork, items: Iterable[dict[str, Any]]) -> t
             "price_eur": Decimal(str(price)) if price is not None else None,
             "aliases": list(item.get("aliases") or []),
             "calcom_event_type_id": item.get("calcom_event_type_id"),
-            "resource": item.get("resource") or "salon",
+            "resource": item.get("resource") or (row.resource if row is not None else SALON),
             "active": bool(item.get("active", True)),
         }
         if row is None:
@@ -129,6 +134,8 @@ async def upsert_services(uow: UnitOfWork, items: Iterable[dict[str, Any]]) -> t
                     continue
                 setattr(row, key, value)
             updated += 1
+    await uow.session.flush()
+    check_resources(row.resource for row in await uow.services.active())
     await uow.commit()
     return created, updated
 

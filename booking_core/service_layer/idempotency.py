@@ -1,20 +1,29 @@
 """Retell retries a function call up to twice: a retry gets the first attempt's answer.
 
-Keyed by (call_id, function, args). A retry that arrives while the first attempt still runs waits
-briefly for it; a first attempt whose worker died (lease expired) is taken over, and the booking
-handler resumes its SAGA from the intent row instead of booking again.
+A request is keyed by (call_id, function, args), but the same words are not always a retry: a
+caller may book, cancel and book again with identical arguments. Retell retries at once, before
+the agent moves on, so a request is a *retry* only if its key is the call's latest mutating
+request and arrives within RETRY_WINDOW_S; otherwise it is a new invocation with a key of its own
+(the request key plus its sequence number in the call), and the booking's intent row uses that key.
+
+A retry that arrives while the first attempt still runs waits briefly for it. The running attempt
+renews its lease, so only a dead attempt (worker killed, event loop stalled past the lease) is
+taken over; the booking handler then resumes its SAGA from the intent row instead of booking
+again. Answers that ask the caller to try again (TRANSIENT) are not kept: the next try runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.orm import FunctionCallRow
@@ -23,16 +32,30 @@ from booking_core.observability import log
 from booking_core.schemas import FunctionAnswer
 
 MUTATING = frozenset({"book_appointment", "cancel_appointment", "reschedule_appointment"})
+# Refusals whose sentence asks to try again, or that say nothing about the outcome: replaying them
+# would refuse the caller's next try for the rest of the call.
+TRANSIENT = frozenset({"lock_busy", "lock_unavailable", "calcom_unavailable", "db_unavailable",
+                       "booking_unconfirmed", "in_progress", "internal"})
+# Retell retries within its tool timeout (seconds, twice); a repeat later than this is the
+# caller's own, even with nothing in between (the appointment may have changed in another call).
+RETRY_WINDOW_S = 120.0
 
-# Core statements, built once: every mutating call runs both, and the ORM's unit of work cost more
+# Core statements, built once: every mutating call runs them, and the ORM's unit of work cost more
 # CPU than the database took to run them.
 _CALLS = cast(Table, FunctionCallRow.__table__)
+_C = _CALLS.c
 _CLAIM = insert(_CALLS)
-_STORE = update(_CALLS).where(_CALLS.c.key == bindparam("stored_key")).values(status="done",
-                                                                            response=bindparam("answer"))
+_LATEST = (select(_C.key, _C.request_key, _C.seq, _C.created_at)
+           .where(_C.call_id == bindparam("call_id"), _C.seq.is_not(None))
+           .order_by(_C.seq.desc(), _C.created_at.desc()).limit(1))
+_MINE = (_C.key == bindparam("stored_key"), _C.owner == bindparam("stored_owner"))
+_STORE = update(_CALLS).where(*_MINE).values(status=bindparam("new_status"), response=bindparam("answer"))
+_RENEW = update(_CALLS).where(*_MINE, _C.status == "in_progress").values(lease_until=bindparam("until"))
 # Answers finishing within this window are stored in one transaction; a retry arriving meanwhile
 # finds its claim open and waits for it (it polls every 50 ms for up to 1.2 s).
 STORE_BATCH_S = 0.005
+
+Run = Callable[[str, bool], Awaitable[FunctionAnswer]]
 
 
 def idempotency_key(call_id: str | None, name: str, args: dict[str, Any]) -> str:
@@ -40,21 +63,28 @@ def idempotency_key(call_id: str | None, name: str, args: dict[str, Any]) -> str
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def invocation_key(request_key: str, seq: int) -> str:
+    """The key of the call's `seq`-th mutating request; the first keeps the request key itself."""
+    return request_key if seq == 0 else hashlib.sha256(f"{request_key}#{seq}".encode()).hexdigest()
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-async def run_once(core: Core, key: str, call_id: str | None, name: str,
-                   run: Callable[[bool], Awaitable[FunctionAnswer]], *, wait_s: float = 1.2) -> FunctionAnswer:
-    """Run `run(first_attempt)` once per key; `first_attempt` says this request made the claim."""
+async def run_once(core: Core, request_key: str, call_id: str | None, name: str, run: Run, *,
+                   wait_s: float = 1.2) -> FunctionAnswer:
+    """Run `run(key, first_attempt)` once per invocation. `key` names the invocation (the booking's
+    intent uses it); `first_attempt` says no earlier attempt of it ran, so nothing is to resume."""
     if call_id is None or name not in MUTATING:
-        return await run(False)
+        return await run(request_key, False)
     lease = timedelta(seconds=core.settings.lock_ttl_s)
+    owner = uuid.uuid4().hex
     try:
-        claimed = await _claim(core, key, call_id, name, lease)
+        key, claimed = await _claim(core, request_key, call_id, name, lease, owner)
     except SQLAlchemyError as exc:
         log.warning("idempotency store unavailable", call_id=call_id, error=type(exc).__name__)
-        return await run(False)
+        return await run(request_key, False)
     if not claimed:
         deadline = asyncio.get_running_loop().time() + wait_s
         while True:
@@ -63,19 +93,53 @@ async def run_once(core: Core, key: str, call_id: str | None, name: str,
                 break  # the claim vanished: run it ourselves
             if stored.status == "done" and stored.response is not None:
                 return FunctionAnswer.model_validate(stored.response)
-            if stored.lease_until < _utcnow() and await _take_over(core, key, stored.lease_until, lease):
-                break  # the first attempt died: finish its work
+            if stored.status != "in_progress" or stored.lease_until < _utcnow():
+                # The last attempt asked the caller to try again, or it died: this one runs it.
+                if await _take_over(core, key, stored, lease, owner):
+                    break
+                continue
             if asyncio.get_running_loop().time() >= deadline:
                 return FunctionAnswer(success=False, error="in_progress",
                                       message="Einen Moment bitte, ich bearbeite Ihre Anfrage noch.")
             await asyncio.sleep(0.05)
-    answer = await run(claimed)
+    renewing = asyncio.get_running_loop().create_task(_renew(core, key, owner, lease))
+    try:
+        answer = await run(key, claimed)
+    except BaseException:
+        await _give_back(core, key, owner)
+        raise
+    finally:
+        renewing.cancel()
     # Stored after answering: Retell only retries once its own timeout has passed, and a retry
     # that still finds the claim open waits for it (or resumes the SAGA from the intent row).
     if not core.answers_to_store:
         core.spawn(_store_batch(core))
-    core.answers_to_store.append((key, call_id, answer))
+    core.answers_to_store.append((key, owner, call_id, answer))
     return answer
+
+
+async def _renew(core: Core, key: str, owner: str, lease: timedelta) -> None:
+    """Keep the lease of a running attempt: a retry may take over only an attempt that died."""
+    while True:
+        await asyncio.sleep(lease.total_seconds() / 3)
+        try:
+            async with core.uow() as uow:
+                result = await uow.session.execute(_RENEW, {"stored_key": key, "stored_owner": owner,
+                                                            "until": _utcnow() + lease})
+                await uow.commit()
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return  # taken over: the other attempt owns it now
+        except SQLAlchemyError as exc:
+            log.warning("idempotency lease not renewed", error=type(exc).__name__)
+
+
+async def _give_back(core: Core, key: str, owner: str) -> None:
+    """The attempt raised: nothing was answered, so the next try must run, not wait for a lease."""
+    with contextlib.suppress(SQLAlchemyError):
+        async with core.uow() as uow:
+            await uow.session.execute(_STORE, {"stored_key": key, "stored_owner": owner,
+                                               "new_status": "retryable", "answer": None})
+            await uow.commit()
 
 
 async def _store_batch(core: Core) -> None:
@@ -86,23 +150,43 @@ async def _store_batch(core: Core) -> None:
     core.answers_to_store.clear()
     try:
         async with core.uow() as uow:
-            await uow.session.execute(_STORE, [{"stored_key": key, "answer": answer.model_dump(mode="json")}
-                                               for key, _, answer in batch])
+            await uow.session.execute(_STORE, [_stored_answer(key, owner, answer) for key, owner, _, answer in batch])
             await uow.commit()
     except SQLAlchemyError as exc:
-        log.warning("idempotency answers not stored", call_ids=[call_id for _, call_id, _ in batch],
+        log.warning("idempotency answers not stored", call_ids=[call_id for _, _, call_id, _ in batch],
                     error=type(exc).__name__)
 
 
-async def _claim(core: Core, key: str, call_id: str, name: str, lease: timedelta) -> bool:
-    try:
-        async with core.uow() as uow:
-            await uow.session.execute(_CLAIM, {"key": key, "call_id": call_id, "name": name, "status": "in_progress",
-                                               "lease_until": _utcnow() + lease})
-            await uow.commit()
-        return True
-    except IntegrityError:
-        return False
+def _stored_answer(key: str, owner: str, answer: FunctionAnswer) -> dict[str, Any]:
+    if not answer.success and answer.error in TRANSIENT:
+        return {"stored_key": key, "stored_owner": owner, "new_status": "retryable", "answer": None}
+    return {"stored_key": key, "stored_owner": owner, "new_status": "done", "answer": answer.model_dump(mode="json")}
+
+
+async def _claim(core: Core, request_key: str, call_id: str, name: str, lease: timedelta,
+                 owner: str) -> tuple[str, bool]:
+    """(invocation key, whether this request claimed it). Not claimed: it is a retry of `key`."""
+    for _ in range(4):
+        try:
+            # One transaction and one connection for the read and the claim: every mutating call
+            # pays for it before anything else happens.
+            async with core.uow() as uow:
+                latest = (await uow.session.execute(_LATEST, {"call_id": call_id})).first()
+                now = _utcnow()
+                if (latest is not None and latest.request_key == request_key
+                        and latest.created_at >= now - timedelta(seconds=RETRY_WINDOW_S)):
+                    return latest.key, False
+                seq = 0 if latest is None else int(latest.seq) + 1
+                key = invocation_key(request_key, seq)
+                await uow.session.execute(_CLAIM, {
+                    "key": key, "call_id": call_id, "name": name, "status": "in_progress",
+                    "lease_until": now + lease, "request_key": request_key, "seq": seq, "owner": owner,
+                    "created_at": now})
+                await uow.commit()
+            return key, True
+        except IntegrityError:
+            continue  # a concurrent request of this call claimed first: it may be this one's twin
+    raise IntegrityError("function_calls", {}, Exception("claim kept conflicting"))
 
 
 async def _stored(core: Core, key: str) -> FunctionCallRow | None:
@@ -110,10 +194,12 @@ async def _stored(core: Core, key: str) -> FunctionCallRow | None:
         return await uow.session.get(FunctionCallRow, key)
 
 
-async def _take_over(core: Core, key: str, seen_lease: datetime, lease: timedelta) -> bool:
+async def _take_over(core: Core, key: str, seen: FunctionCallRow, lease: timedelta, owner: str) -> bool:
     async with core.uow() as uow:
         result = await uow.session.execute(update(FunctionCallRow).where(
-            FunctionCallRow.key == key, FunctionCallRow.lease_until == seen_lease,
-            FunctionCallRow.status == "in_progress").values(lease_until=_utcnow() + lease))
+            FunctionCallRow.key == key, FunctionCallRow.status == seen.status,
+            FunctionCallRow.lease_until == seen.lease_until,
+            (FunctionCallRow.owner == seen.owner) if seen.owner is not None else FunctionCallRow.owner.is_(None),
+        ).values(status="in_progress", response=None, owner=owner, lease_until=_utcnow() + lease))
         await uow.commit()
         return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking_core.adapters.repository import (
@@ -12,6 +13,20 @@ from booking_core.adapters.repository import (
     CustomerRepository,
     ServiceRepository,
 )
+
+# Drivers whose own exceptions can escape SQLAlchemy: asyncpg raises a raw ConnectionRefusedError
+# (an OSError) or its own errors when the pool has to reconnect to a restarting server.
+_DRIVERS = ("asyncpg", "aiomysql", "pymysql", "aiosqlite", "sqlite3")
+
+
+class DatabaseUnreachable(SQLAlchemyError):
+    """A database failure the driver raised without SQLAlchemy's wrapping (see _is_driver_failure)."""
+
+
+def _is_driver_failure(exc: BaseException) -> bool:
+    if isinstance(exc, SQLAlchemyError):
+        return False
+    return isinstance(exc, (OSError, TimeoutError)) or type(exc).__module__.split(".")[0] in _DRIVERS
 
 
 class UnitOfWork:
@@ -30,7 +45,17 @@ class UnitOfWork:
                         tb: TracebackType | None) -> None:
         # close() discards anything uncommitted without expiring what was loaded, so rows read
         # inside the unit stay usable after it (rollback() would expire them).
-        await self.session.close()
+        try:
+            await self.session.close()
+        except Exception as closing:  # the connection died (with the error below, if any)
+            if exc is None:
+                if _is_driver_failure(closing):
+                    raise DatabaseUnreachable(f"{type(closing).__name__}: {closing}"[:300]) from closing
+                raise
+        if exc is not None and _is_driver_failure(exc):
+            # One type for every database failure: every `except SQLAlchemyError` that compensates,
+            # settles or answers "technisches Problem" sees it, whatever the driver raised.
+            raise DatabaseUnreachable(f"{type(exc).__name__}: {exc}"[:300]) from exc
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -62,7 +62,9 @@ def retry(stack: LiveStack, history: History, killed: KilledCall) -> None:
                      message=answer.message, error=answer.error)
 
 
-@pytest.mark.parametrize(("point", "resumes"), [("after_intent", False), ("after_calcom", True)])
+# Either way the retry ends with the caller's booking: after_calcom resumes the booking Cal.com
+# holds; after_intent finds Cal.com holds none, settles that attempt and books afresh.
+@pytest.mark.parametrize(("point", "resumes"), [("after_intent", True), ("after_calcom", True)])
 def test_a_killed_saga_is_healed_and_its_retry_is_truthful(point: str, resumes: bool, tmp_path: Path) -> None:
     database_url = f"sqlite+aiosqlite:///{tmp_path / 'callsim.db'}"
     history = History()
