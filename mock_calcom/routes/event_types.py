@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from mock_calcom.calcom_shapes import event_type_output, success
-from mock_calcom.deps import EVENT_TYPES_VERSIONS, calcom_guard
+from mock_calcom.deps import EVENT_TYPES_VERSIONS, calcom_guard, calcom_user
 from mock_calcom.errors import CalcomError
 
 router = APIRouter()
@@ -18,6 +18,13 @@ async def list_event_types(
 ) -> JSONResponse:
     state = calcom_guard(request, EVENT_TYPES_VERSIONS)
     catalog = state.catalog
+    # Without `username`, a user's key lists that user's own event types only
+    # (apps/api/v2/src/modules/event-types/event-types_2024_06_14/controllers/event-types.controller.ts,
+    # getEventTypes: getUserEventTypes(user.id)); the salon key stands for the team's owner, whose
+    # services the mock lists in full (a real account reads them from /v2/teams/{id}/event-types).
+    owner = calcom_user(request)
+    if username is None and owner is not None:
+        username = owner.username
     event_types = [
         e
         for e in catalog.event_types
