@@ -51,7 +51,8 @@ class FakeCalcom:
             if self.on_cancel:
                 await self.on_cancel(uid)
             self.cancelled.append(uid)
-            return httpx.Response(200, json={"status": "success", "data": {}})
+            # Cal.com answers a cancel with the booking, now cancelled (the client checks it).
+            return httpx.Response(200, json={"status": "success", "data": {"uid": uid, "status": "cancelled"}})
         if request.url.path.endswith("/reschedule"):
             uid, start = request.url.path.split("/")[-2], json.loads(request.content)["start"]
             self.rescheduled.append((uid, start))

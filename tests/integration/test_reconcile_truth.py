@@ -119,10 +119,11 @@ async def test_the_row_is_re_read_before_its_booking_is_cancelled(database_url: 
     calcom = FakeCalcom([])
     core = core_with(database_url, calcom)
     first = await add_row(core, "failed", None)
-    second = await add_row(core, "failed", None, start=START + timedelta(hours=3))
+    # pending (a failed row can no longer become confirmed): stale past the grace when listed
+    second = await add_row(core, "pending", None, start=START + timedelta(hours=3))
     calcom.pages = [[booking("uid-a", first), booking("uid-b", second, start=START + timedelta(hours=3))]]
 
-    async def second_confirms(uid: str) -> None:  # read as failed, confirmed before its turn
+    async def second_confirms(uid: str) -> None:  # read as stale pending, confirmed before its turn
         if uid == "uid-a":
             async with core.uow() as uow:
                 await uow.appointments.confirm(second, "uid-b")

@@ -432,13 +432,16 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
         def _untracked_orphans(self, snapshot: Snapshot) -> list[str]:
             """Orphans the core neither compensated nor flagged for the reconciler: only the
             reconciler's full listing would ever find them."""
-            flags = {str(r[0]): (str(r[1]), str(r[2]))
-                     for r in stack.sql("SELECT id, status, sync_status FROM appointments")}
+            rows = stack.sql("SELECT id, status, sync_status, calcom_uid FROM appointments")
+            flags = {str(r[0]): (str(r[1]), str(r[2])) for r in rows}
+            # A booking moved with Cal.com's reschedule endpoint carries the old booking's metadata;
+            # it belongs to the row that holds its uid.
+            holder = {str(r[3]): str(r[0]) for r in rows if r[3] and str(r[1]) == "confirmed"}
             found = []
             for booking in snapshot.bookings:
                 if not booking.active or not booking.appointment_id:
                     continue
-                status, sync = flags.get(booking.appointment_id, ("no row", "in_sync"))
+                status, sync = flags.get(holder.get(booking.uid, booking.appointment_id), ("no row", "in_sync"))
                 if booking.call_id in self.left_to_reconciler and status in ("pending", "no row"):
                     continue  # what a killed worker left mid-SAGA; a row it settled still counts
                 if status != "confirmed" and sync == "in_sync":
