@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,14 +22,6 @@ from tests.support.stack import RetellClient, at, future_workday, running_stack
 def target() -> Iterator[Target]:
     with running_stack(StackOptions(extra_env={"RECONCILE_INTERVAL_S": "0"})) as running:
         yield running
-
-
-@pytest.fixture
-async def retell(target: Target) -> AsyncIterator[RetellClient]:
-    client = RetellClient(target)
-    yield client
-    await client.faults()
-    await client.aclose()
 
 
 def phone() -> str:

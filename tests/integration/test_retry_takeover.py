@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,14 +21,6 @@ def target() -> Iterator[Target]:
     # A lease shorter than Cal.com's answer: without renewal the retry would find it expired.
     with running_stack(StackOptions(extra_env={"RECONCILE_INTERVAL_S": "0", "LOCK_TTL_S": str(LEASE_S)})) as running:
         yield running
-
-
-@pytest.fixture
-async def retell(target: Target) -> AsyncIterator[RetellClient]:
-    client = RetellClient(target)
-    yield client
-    await client.faults()
-    await client.aclose()
 
 
 async def test_a_retry_overlapping_a_slow_first_attempt_tells_the_truth(retell: RetellClient) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,14 +39,6 @@ FAULTS: dict[str, dict[str, Any] | None] = {
 def target() -> Iterator[Target]:
     with running_stack(StackOptions(extra_env={"RECONCILE_INTERVAL_S": "0"})) as running:
         yield running
-
-
-@pytest.fixture
-async def retell(target: Target) -> AsyncIterator[RetellClient]:
-    client = RetellClient(target)
-    yield client
-    await client.faults()
-    await client.aclose()
 
 
 async def _book(retell: RetellClient, hour: int, days: int, fault_header: str | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -17,14 +17,6 @@ from tests.support.stack import RetellClient, at, future_workday, running_stack
 def target() -> Iterator[Target]:
     with running_stack(StackOptions()) as running:
         yield running
-
-
-@pytest.fixture
-async def retell(target: Target) -> AsyncIterator[RetellClient]:
-    client = RetellClient(target)
-    yield client
-    await client.faults()
-    await client.aclose()
 
 
 def phone() -> str:

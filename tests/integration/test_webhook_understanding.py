@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 
 import holidays
@@ -19,13 +19,6 @@ def target() -> Iterator[Target]:
     env = {"SALON_HOLIDAYS_SUBDIV": STATE}  # the mock reads it too
     with running_stack(StackOptions(extra_env=env)) as running:
         yield running
-
-
-@pytest.fixture
-async def retell(target: Target) -> AsyncIterator[RetellClient]:
-    client = RetellClient(target)
-    yield client
-    await client.aclose()
 
 
 def next_workday_holiday() -> tuple[date, str]:
