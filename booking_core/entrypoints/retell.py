@@ -34,6 +34,7 @@ from booking_core.schemas import (
 from booking_core.service_layer.context import CallContext
 from booking_core.service_layer.functions import run_function
 from booking_core.service_layer.idempotency import idempotency_key, run_once
+from booking_core.service_layer.stored_answers import still_true
 
 router = APIRouter(prefix="/api/retell", tags=["retell"])
 
@@ -132,7 +133,8 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
     started = time.perf_counter()
     try:
         answer = await run_once(core, ctx.idempotency_key, call_id, name, lambda key, first: run_function(
-            core, name, replace(ctx, idempotency_key=key, first_attempt=first), args))
+            core, name, replace(ctx, idempotency_key=key, first_attempt=first), args),
+            still_true=lambda kept: still_true(core, name, kept))
     except Exception:  # the agent must never hear a traceback
         log.exception("function failed", call_id=call_id, function=name)
         answer = FunctionAnswer(success=False, error="internal", message=messages.technical_problem())

@@ -54,6 +54,7 @@ _RENEW = update(_CALLS).where(*_MINE, _C.status == "in_progress").values(lease_u
 STORE_BATCH_S = 0.005
 
 Run = Callable[[str, bool], Awaitable[FunctionAnswer]]
+StillTrue = Callable[[FunctionAnswer], Awaitable[bool]]
 
 
 def idempotency_key(call_id: str | None, name: str, args: dict[str, Any]) -> str:
@@ -71,9 +72,11 @@ def _utcnow() -> datetime:
 
 
 async def run_once(core: Core, request_key: str, call_id: str | None, name: str, run: Run, *,
-                   wait_s: float = 1.2) -> FunctionAnswer:
+                   still_true: StillTrue | None = None, wait_s: float = 1.2) -> FunctionAnswer:
     """Run `run(key, first_attempt)` once per invocation. `key` names the invocation (the booking's
-    intent uses it); `first_attempt` says no earlier attempt of it ran, so nothing is to resume."""
+    intent uses it); `first_attempt` says no earlier attempt of it ran, so nothing is to resume.
+    A kept answer is replayed only while `still_true(answer)`; otherwise the request is the
+    caller's next invocation (other calls changed what the answer described)."""
     if call_id is None or name not in MUTATING:
         return await run(request_key, False)
     lease = timedelta(seconds=core.settings.lock_ttl_s)
@@ -90,7 +93,14 @@ async def run_once(core: Core, request_key: str, call_id: str | None, name: str,
             if stored is None:
                 break  # the claim vanished: run it ourselves
             if stored.status == "done" and stored.response is not None:
-                return FunctionAnswer.model_validate(stored.response)
+                kept = FunctionAnswer.model_validate(stored.response)
+                if still_true is None or await _holds(still_true, kept):
+                    return kept
+                try:  # outdated by other calls: a new invocation of its own
+                    key, claimed = await _claim(core, request_key, call_id, name, lease, owner, fresh=True)
+                except SQLAlchemyError:
+                    return await run(request_key, False)
+                break
             if stored.status != "in_progress" or stored.lease_until < _utcnow():
                 # The last attempt asked the caller to try again, or it died: this one runs it.
                 if await _take_over(core, key, stored, lease, owner):
@@ -161,9 +171,17 @@ def _stored_answer(key: str, owner: str, answer: FunctionAnswer) -> dict[str, An
     return {"stored_key": key, "stored_owner": owner, "new_status": "done", "answer": answer.model_dump(mode="json")}
 
 
+async def _holds(still_true: StillTrue, answer: FunctionAnswer) -> bool:
+    try:
+        return await still_true(answer)
+    except SQLAlchemyError:
+        return True  # unknown: the kept answer is the best knowledge there is
+
+
 async def _claim(core: Core, request_key: str, call_id: str, name: str, lease: timedelta,
-                 owner: str) -> tuple[str, bool]:
-    """(invocation key, whether this request claimed it). Not claimed: it is a retry of `key`."""
+                 owner: str, *, fresh: bool = False) -> tuple[str, bool]:
+    """(invocation key, whether this request claimed it). Not claimed: it is a retry of `key`.
+    `fresh`: never a retry, always the call's next invocation."""
     for _ in range(4):
         try:
             # One transaction and one connection for the read and the claim: every mutating call
@@ -171,7 +189,7 @@ async def _claim(core: Core, request_key: str, call_id: str, name: str, lease: t
             async with core.uow() as uow:
                 latest = (await uow.session.execute(_LATEST, {"call_id": call_id})).first()
                 now = _utcnow()
-                if (latest is not None and latest.request_key == request_key
+                if (not fresh and latest is not None and latest.request_key == request_key
                         and latest.created_at >= now - timedelta(seconds=RETRY_WINDOW_S)):
                     return latest.key, False
                 seq = 0 if latest is None else int(latest.seq) + 1

@@ -152,3 +152,39 @@ async def test_a_refusal_is_not_replayed_after_the_caller_booked_meanwhile(retel
     assert again["success"], again
     assert await _held(retell, caller) == []
     assert await _active_at_calcom(retell, caller) == []
+
+
+async def test_a_booking_answer_is_not_replayed_once_the_appointment_was_moved_and_cancelled(
+        retell: RetellClient) -> None:
+    """Found by `make soak` ("repeat" rule): call A books 11:00; other calls of the same caller move
+    it to 10:30 and cancel it; then call A's booking request comes again word for word. Replaying
+    "… ist gebucht" with the cancelled appointment's id would be false: it is booked anew."""
+    day, caller, first_call = future_workday(10, weekday=3), phone(), call_id()
+    book = {"service": "Herrenschnitt", "date_time": at(day, 11), "customer_name": "Olga Alt"}
+    first = await retell.call("book_appointment", book, call_id=first_call, phone=caller)
+    assert first["success"], first
+    moved = await retell.call("reschedule_appointment", {"old_date_time": at(day, 11),
+                                                         "new_date_time": at(day, 10, 30)},
+                              call_id=call_id(), phone=caller)
+    assert moved["success"], moved
+    assert (await retell.call("cancel_appointment", {"date_time": at(day, 10, 30)},
+                              call_id=call_id(), phone=caller))["success"]
+    again = await retell.call("book_appointment", book, call_id=first_call, phone=caller)
+    assert again["success"], again
+    assert again["data"]["appointment_id"] != first["data"]["appointment_id"]
+    assert [a["start"] for a in await _held(retell, caller)] == [at(day, 11)]
+    assert len(await _active_at_calcom(retell, caller)) == 1
+
+
+async def test_a_cancel_answer_is_not_replayed_once_the_caller_booked_that_time_again(
+        retell: RetellClient) -> None:
+    day, caller, first_call = future_workday(10, weekday=4), phone(), call_id()
+    book = {"service": "Herrenschnitt", "date_time": at(day, 14), "customer_name": "Nina Neu"}
+    cancel = {"date_time": at(day, 14)}
+    assert (await retell.call("book_appointment", book, call_id=call_id(), phone=caller))["success"]
+    assert (await retell.call("cancel_appointment", cancel, call_id=first_call, phone=caller))["success"]
+    assert (await retell.call("book_appointment", book, call_id=call_id(), phone=caller))["success"]
+    again = await retell.call("cancel_appointment", cancel, call_id=first_call, phone=caller)
+    assert again["success"], again
+    assert await _held(retell, caller) == []
+    assert await _active_at_calcom(retell, caller) == []

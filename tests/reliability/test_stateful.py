@@ -39,8 +39,11 @@ BOUNDED = settings(max_examples=5, stateful_step_count=10, deadline=None, derand
 BOUNDED_WITH_NEW_RULES = settings(BOUNDED, max_examples=8, stateful_step_count=12)
 # A broken core must be caught by the bounded run as it is; shrinking it is not the point here.
 BROKEN = settings(BOUNDED, phases=[Phase.explicit, Phase.generate])
+# No shrinking: against a live stack a shrink replays schedules for minutes and often ends Flaky;
+# the first failing schedule is printed as a scenario file anyway.
 SOAK_BATCH = settings(max_examples=25, stateful_step_count=40, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck), print_blob=True)
+                      suppress_health_check=list(HealthCheck), print_blob=True,
+                      phases=[Phase.explicit, Phase.generate])
 
 
 def run_machine(stack: LiveStack, totals: Totals, run_settings: settings, **options: object) -> None:
