@@ -231,27 +231,37 @@ async def _write_intent(core: Core, ctx: CallContext, service: Service, slot: Sl
     """Step 3, under the lock: the pending row, or None if the slot turned out to be held."""
     appointment_id = str(uuid.uuid4())
     start, end = to_utc_naive(slot.start), to_utc_naive(slot.end)
-    try:
-        async with core.uow() as uow:
-            # Re-checked in the same transaction: the holder before us may have just confirmed.
-            if core.settings.lock_enabled and await uow.appointments.is_held(
-                    slot, exclude_id=rescheduled_from.id if rescheduled_from else None):
-                return None
-            customer_id = await uow.customers.ensure(customer_phone, customer_name)
-            await uow.appointments.add_intent(
-                id=appointment_id, service_id=service.id, customer_id=customer_id, resource=slot.resource,
-                start_at=start, end_at=end, status=AppointmentStatus.PENDING.value, sync_status="in_sync",
-                idempotency_key=ctx.idempotency_key, call_id=ctx.call_id, customer_phone=customer_phone,
-                rescheduled_from_id=rescheduled_from.id if rescheduled_from else None,
-            )
-            await uow.commit()
-    except IntegrityError as exc:
-        # Same idempotency key written by a concurrent retry of this very call.
-        log.warning("intent conflict", call_id=ctx.call_id, error=str(exc.orig)[:300])
-        raise BookingRefused("lock_busy", alternatives=[]) from None
-    except SQLAlchemyError as exc:
-        log.error("intent not written", call_id=ctx.call_id, error=type(exc).__name__)
-        raise BookingRefused("db_unavailable") from None
+    for attempt in (1, 2):
+        try:
+            return await _write_intent_once(core, ctx, service, slot, customer_name, customer_phone,
+                                            rescheduled_from, appointment_id, start, end)
+        except IntegrityError as exc:
+            # A concurrent first booking of the same new phone number created its customer row
+            # first: the next try finds it. Twice: the same idempotency key, written by a
+            # concurrent retry of this very call.
+            log.warning("intent conflict", call_id=ctx.call_id, attempt=attempt, error=str(exc.orig)[:300])
+        except SQLAlchemyError as exc:
+            log.error("intent not written", call_id=ctx.call_id, error=type(exc).__name__)
+            raise BookingRefused("db_unavailable") from None
+    raise BookingRefused("lock_busy", alternatives=[])
+
+
+async def _write_intent_once(core: Core, ctx: CallContext, service: Service, slot: Slot, customer_name: str,
+                             customer_phone: str, rescheduled_from: AppointmentRow | None, appointment_id: str,
+                             start: datetime, end: datetime) -> str | None:
+    async with core.uow() as uow:
+        # Re-checked in the same transaction: the holder before us may have just confirmed.
+        if core.settings.lock_enabled and await uow.appointments.is_held(
+                slot, exclude_id=rescheduled_from.id if rescheduled_from else None):
+            return None
+        customer_id = await uow.customers.ensure(customer_phone, customer_name)
+        await uow.appointments.add_intent(
+            id=appointment_id, service_id=service.id, customer_id=customer_id, resource=slot.resource,
+            start_at=start, end_at=end, status=AppointmentStatus.PENDING.value, sync_status="in_sync",
+            idempotency_key=ctx.idempotency_key, call_id=ctx.call_id, customer_phone=customer_phone,
+            rescheduled_from_id=rescheduled_from.id if rescheduled_from else None,
+        )
+        await uow.commit()
     return appointment_id
 
 

@@ -82,3 +82,20 @@ async def test_without_the_lock_cal_com_double_books_and_the_checker_says_so(ung
     # Even without the lock the database lets only one caller hear "gebucht".
     assert sum(1 for a in answers if a["success"]) <= 1
 
+
+
+async def test_a_new_caller_booking_several_slots_at_once_gets_them_all(shared_stack: Target) -> None:
+    """The first booking of a phone number creates its customer row: concurrent bookings of one new
+    number (different slots) raced on that insert, and the loser heard "gerade belegt" (lock_busy)
+    for a free slot."""
+    day = future_workday(6, weekday=2)
+    caller = "+4917699887766"
+    client = RetellClient(shared_stack)
+    try:
+        answers = await asyncio.gather(*(
+            client.call("book_appointment", {"service": "Herrenschnitt", "date_time": at(day, hour),
+                                             "customer_name": "Jo Neu"}, phone=caller)
+            for hour in (9, 11, 13, 15)))
+    finally:
+        await client.aclose()
+    assert [a["error"] for a in answers] == [None] * 4, answers
