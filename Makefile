@@ -31,7 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python -m load.bench $(BENCH_ARGS)
 
 bench-matching: $(STAMP)
-	$(BIN)/python -m booking_core.bench_matching
+	$(BIN)/python -m booking_core.language.bench
 
 load: $(STAMP)
 	$(BIN)/python -m load.run $(PROFILE) $(LOAD_ARGS)

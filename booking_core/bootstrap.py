@@ -15,7 +15,7 @@ from booking_core.adapters.locks import InProcessSlotLock, NoSlotLock, RedisSlot
 from booking_core.adapters.slots_cache import SlotsCache
 from booking_core.config import Settings
 from booking_core.domain.model import OpeningHours
-from booking_core.german_holidays import ClosedDays
+from booking_core.language.holidays import ClosedDays
 from booking_core.service_layer.catalog import Catalog
 from booking_core.service_layer.unit_of_work import UnitOfWork
 

@@ -15,9 +15,9 @@ from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.orm import CallEventRow, CallRow
 from booking_core.bootstrap import Core
-from booking_core.domain import messages
 from booking_core.entrypoints.deps import CoreDep
 from booking_core.entrypoints.signature import verify
+from booking_core.language import phrases
 from booking_core.observability import FUNCTION_LATENCY, log
 from booking_core.schemas import (
     CALL_ID_HEADER,
@@ -100,7 +100,7 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
     wrapped = not args_at_root or isinstance(payload.get("args"), dict) or "call" in payload
     name = name or payload.get("name")
     if not isinstance(name, str) or not name:
-        return _refuse("unknown_function", messages.unknown_function(), known_functions=list(FUNCTION_NAMES))
+        return _refuse("unknown_function", phrases.unknown_function(), known_functions=list(FUNCTION_NAMES))
     raw_args = payload.get("args", {}) if wrapped else payload
     try:
         call_data = payload.get("call") if wrapped else None
@@ -112,16 +112,16 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
         args = FunctionArgs.model_validate(raw_args)
     except ValidationError as exc:
         fields = sorted({str(err["loc"][0]) if err["loc"] else "args" for err in exc.errors()})
-        return _refuse("invalid_args", messages.invalid_args(), invalid=fields)
+        return _refuse("invalid_args", phrases.invalid_args(), invalid=fields)
     except TypeError as exc:
-        return _refuse("invalid_args", messages.invalid_args(), invalid=[str(exc)])
+        return _refuse("invalid_args", phrases.invalid_args(), invalid=[str(exc)])
     call_id = (call.call_id if call else None) or request.headers.get(CALL_ID_HEADER)
     if call_id is not None and not _storable_header(call_id, CALL_ID_MAX):
-        return _refuse("invalid_args", messages.invalid_args(), invalid=["call_id"])
+        return _refuse("invalid_args", phrases.invalid_args(), invalid=["call_id"])
     # args_at_root: no call object; the tool headers carry Retell's {{user_number}}
     caller_phone = call.from_number if call else (request.headers.get(CALLER_NUMBER_HEADER) or None)
     if caller_phone is not None and not _storable_header(caller_phone, PHONE_MAX):
-        return _refuse("invalid_args", messages.invalid_args(), invalid=["from_number"])
+        return _refuse("invalid_args", phrases.invalid_args(), invalid=["from_number"])
     ctx = CallContext(
         call_id=call_id,
         caller_phone=caller_phone,
@@ -135,7 +135,7 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
             core, name, replace(ctx, idempotency_key=key, first_attempt=first), args))
     except Exception:  # the agent must never hear a traceback
         log.exception("function failed", call_id=call_id, function=name)
-        answer = FunctionAnswer(success=False, error="internal", message=messages.technical_problem())
+        answer = FunctionAnswer(success=False, error="internal", message=phrases.technical_problem())
     outcome = "ok" if answer.success else (answer.error or "refused")
     FUNCTION_LATENCY.labels(name if name in FUNCTION_NAMES else "unknown", outcome).observe(
         time.perf_counter() - started)

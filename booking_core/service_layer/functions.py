@@ -11,7 +11,6 @@ from sqlalchemy.exc import SQLAlchemyError
 from booking_core.adapters.calcom import CalcomError
 from booking_core.adapters.orm import AppointmentRow
 from booking_core.bootstrap import Core
-from booking_core.domain import messages
 from booking_core.domain.model import (
     AppointmentStatus,
     BookingRefused,
@@ -19,6 +18,7 @@ from booking_core.domain.model import (
     from_utc_naive,
     to_utc_naive,
 )
+from booking_core.language import phrases
 from booking_core.observability import log
 from booking_core.schemas import FunctionAnswer, FunctionArgs
 from booking_core.service_layer.availability import (
@@ -49,9 +49,9 @@ async def _service(core: Core, ctx: CallContext, args: FunctionArgs) -> Service:
 
 async def get_available_services(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
     if not core.settings.service_selection_enabled:
-        return FunctionAnswer(success=False, error="disabled", message=messages.disabled())
+        return FunctionAnswer(success=False, error="disabled", message=phrases.disabled())
     services = await core.catalog.services()
-    return FunctionAnswer(success=True, message=messages.services_list([s.name for s in services]),
+    return FunctionAnswer(success=True, message=phrases.services_list([s.name for s in services]),
                           data={"services": [describe(s) for s in services]})
 
 
@@ -75,16 +75,16 @@ async def check_availability(core: Core, ctx: CallContext, args: FunctionArgs) -
                                        timeout_s=ctx.left(budget))
             if wish.start in starts:
                 data.update(available=True, requested=iso(wish.start), slots=[iso(wish.start)])
-                return FunctionAnswer(success=True, message=messages.available(service.name, wish.start), data=data)
+                return FunctionAnswer(success=True, message=phrases.available(service.name, wish.start), data=data)
             alts = nearest(core, starts, wish.start, exclude=wish.start)
             data.update(available=False, requested=iso(wish.start), slots=[iso(a) for a in alts],
                         alternatives=[iso(a) for a in alts])
-            return FunctionAnswer(success=True, message=messages.slot_taken(alts), data=data)
+            return FunctionAnswer(success=True, message=phrases.slot_taken(alts), data=data)
         starts = await _starts_in_wish(core, service, wish, ctx.now, timeout_s=ctx.left(budget))
     except CalcomError:
         raise BookingRefused("calcom_unavailable") from None
     data.update(available=bool(starts), requested=None, slots=[iso(s) for s in starts])
-    return FunctionAnswer(success=True, message=messages.free_slots(service.name, starts), data=data)
+    return FunctionAnswer(success=True, message=phrases.free_slots(service.name, starts), data=data)
 
 
 async def _starts_in_wish(core: Core, service: Service, wish: Wish, now: datetime,
@@ -147,7 +147,7 @@ async def book_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -> 
     service = await _service(core, ctx, args)
     start = await _exact_start(core, ctx, service, args.date_time, "date_time")
     booked = await book_slot(core, ctx, service, start, (args.customer_name or "").strip(), _phone(ctx, args))
-    return FunctionAnswer(success=True, message=messages.booked(service.name, booked.start), data=_booked_data(booked))
+    return FunctionAnswer(success=True, message=phrases.booked(service.name, booked.start), data=_booked_data(booked))
 
 
 async def _callers_appointment(core: Core, ctx: CallContext, phone: str, when_text: str | None) -> AppointmentRow:
@@ -173,7 +173,7 @@ async def cancel_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -
         row, name = earlier
         await cancel_in_calcom(core, row.id, row.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s, 0.3))
         start = from_utc_naive(row.start_at, core.settings.zone)
-        return FunctionAnswer(success=True, message=messages.cancelled(name, start),
+        return FunctionAnswer(success=True, message=phrases.cancelled(name, start),
                               data={"appointment_id": row.id, "start": iso(start), "status": "cancelled"})
     row = await _callers_appointment(core, ctx, phone, args.date_time)
     zone = core.settings.zone
@@ -190,7 +190,7 @@ async def cancel_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -
     start = from_utc_naive(row.start_at, zone)
     core.slots.forget(start)
     name = service.name if service else "Ihren Termin"
-    return FunctionAnswer(success=True, message=messages.cancelled(name, start),
+    return FunctionAnswer(success=True, message=phrases.cancelled(name, start),
                           data={"appointment_id": row.id, "start": iso(start), "status": "cancelled"})
 
 
@@ -248,7 +248,7 @@ def _moved_answer(core: Core, service: Service, booked: Booked, old: Appointment
     old_start = from_utc_naive(old.start_at, core.settings.zone)
     core.slots.forget(old_start)
     data = _booked_data(booked) | {"old_start": iso(old_start), "old_appointment_id": old.id}
-    return FunctionAnswer(success=True, message=messages.rescheduled(service.name, booked.start), data=data)
+    return FunctionAnswer(success=True, message=phrases.rescheduled(service.name, booked.start), data=data)
 
 
 async def list_appointments(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
@@ -258,7 +258,7 @@ async def list_appointments(core: Core, ctx: CallContext, args: FunctionArgs) ->
         rows = await uow.appointments.upcoming_for_phone(phone, to_utc_naive(ctx.now))
         names = {s.id: s.name for s in await uow.services.all()}
     items = [(names.get(r.service_id, "Termin"), from_utc_naive(r.start_at, zone)) for r in rows]
-    return FunctionAnswer(success=True, message=messages.appointments_list(items), data={"appointments": [
+    return FunctionAnswer(success=True, message=phrases.appointments_list(items), data={"appointments": [
         {"appointment_id": r.id, "service": name, "start": iso(start),
          "end": iso(from_utc_naive(r.end_at, zone)), "status": r.status}
         for r, (name, start) in zip(rows, items, strict=True)]})
@@ -282,47 +282,47 @@ def refusal_answer(refused: BookingRefused) -> FunctionAnswer:
         data["alternatives"] = [iso(a) for a in alts]
     code = refused.code
     sentence: dict[str, Callable[[], str]] = {
-        "slot_taken": lambda: messages.slot_taken(alts),
-        "lock_busy": lambda: messages.lock_busy(alts),
-        "outside_hours": lambda: messages.outside_hours(alts, str(refused.data.get("closed") or "")),
-        "time_needed": lambda: messages.time_needed() + (" " + messages.alternatives_sentence(alts) if alts else ""),
-        "in_past": messages.in_past,
-        "service_unknown": messages.service_unknown,
-        "unparseable_time": lambda: messages.unparseable_time(str(refused.data.get("unclear") or ""),
+        "slot_taken": lambda: phrases.slot_taken(alts),
+        "lock_busy": lambda: phrases.lock_busy(alts),
+        "outside_hours": lambda: phrases.outside_hours(alts, str(refused.data.get("closed") or "")),
+        "time_needed": lambda: phrases.time_needed() + (" " + phrases.alternatives_sentence(alts) if alts else ""),
+        "in_past": phrases.in_past,
+        "service_unknown": phrases.service_unknown,
+        "unparseable_time": lambda: phrases.unparseable_time(str(refused.data.get("unclear") or ""),
                                                               str(refused.data.get("said") or "")),
-        "too_far_ahead": messages.too_far_ahead,
-        "calcom_unavailable": messages.calcom_unavailable,
-        "booking_unconfirmed": messages.booking_unconfirmed,
-        "db_unavailable": messages.technical_problem,
-        "lock_unavailable": messages.lock_unavailable,
-        "not_found": messages.not_found,
-        "disabled": messages.disabled,
+        "too_far_ahead": phrases.too_far_ahead,
+        "calcom_unavailable": phrases.calcom_unavailable,
+        "booking_unconfirmed": phrases.booking_unconfirmed,
+        "db_unavailable": phrases.technical_problem,
+        "lock_unavailable": phrases.lock_unavailable,
+        "not_found": phrases.not_found,
+        "disabled": phrases.disabled,
     }
     if code == "service_ambiguous":
         candidates = list(refused.data.get("candidates", []))  # type: ignore[call-overload]
         data["candidates"] = candidates
-        return FunctionAnswer(success=False, error=code, message=messages.service_ambiguous(candidates), data=data)
+        return FunctionAnswer(success=False, error=code, message=phrases.service_ambiguous(candidates), data=data)
     if code == "appointment_ambiguous":
         starts = list(refused.data.get("appointments", []))  # type: ignore[call-overload]
         data["appointments"] = [iso(s) for s in starts]
-        return FunctionAnswer(success=False, error=code, message=messages.which_appointment(starts), data=data)
+        return FunctionAnswer(success=False, error=code, message=phrases.which_appointment(starts), data=data)
     if code == "invalid_args":
         missing = list(refused.data.get("missing", []))  # type: ignore[call-overload]
         data["missing"] = missing
-        return FunctionAnswer(success=False, error=code, message=messages.invalid_args(missing), data=data)
+        return FunctionAnswer(success=False, error=code, message=phrases.invalid_args(missing), data=data)
     for name in ("closed", "unclear", "said"):
         if refused.data.get(name):
             data[name] = refused.data[name]
     if code == "service_unknown" and refused.data.get("candidates"):
         data["candidates"] = list(refused.data["candidates"])  # type: ignore[call-overload]
-    message = sentence.get(code, messages.technical_problem)()
+    message = sentence.get(code, phrases.technical_problem)()
     return FunctionAnswer(success=False, error=code, message=message, data=data)
 
 
 async def run_function(core: Core, name: str, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
     handler = HANDLERS.get(name)
     if handler is None:
-        return FunctionAnswer(success=False, error="unknown_function", message=messages.unknown_function(),
+        return FunctionAnswer(success=False, error="unknown_function", message=phrases.unknown_function(),
                               data={"known_functions": list(HANDLERS)})
     try:
         return await handler(core, ctx, args)
