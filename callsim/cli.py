@@ -7,9 +7,9 @@ import typer
 
 from booking_core import cli as core_cli
 from harness import cli as harness_cli
-from harness.record import record_command
-from harness.replay import replay_command
 from mock_calcom.cli import mock_calcom_command
+from replay.play import replay_command
+from replay.record import record_command
 
 app = typer.Typer(help="callsim: Retell webhook booking core, Cal.com mock and call simulator.",
                   no_args_is_help=True, pretty_exceptions_enable=False)

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.orm import CallEventRow, CallRow
-from booking_core.bootstrap import Core
+from booking_core.bootstrap import RunningCore
 from booking_core.entrypoints.deps import CoreDep
 from booking_core.entrypoints.signature import verify
 from booking_core.language import phrases
@@ -63,7 +63,7 @@ def _refuse(error: str, message: str, status: int = 200, **data: Any) -> JSONRes
     return _answer(FunctionAnswer(success=False, error=error, message=message, data=data), status)
 
 
-async def _signed_body(request: Request, core: Core) -> bytes | JSONResponse:
+async def _signed_body(request: Request, core: RunningCore) -> bytes | JSONResponse:
     body = await request.body()
     key = core.settings.retell_api_key
     if key and not verify(body, key, request.headers.get("x-retell-signature")):
@@ -80,7 +80,7 @@ def _storable_header(value: str, limit: int) -> bool:
     return len(value) <= limit
 
 
-def _call_now(core: Core, call: RetellCall | None) -> datetime:
+def _call_now(core: RunningCore, call: RetellCall | None) -> datetime:
     zone = core.settings.zone
     if call is not None and call.start_timestamp:
         try:
@@ -90,7 +90,7 @@ def _call_now(core: Core, call: RetellCall | None) -> datetime:
     return datetime.now(zone)
 
 
-async def _dispatch(core: Core, request: Request, name: str | None, body: bytes, *, args_at_root: bool) -> JSONResponse:
+async def _dispatch(core: RunningCore, request: Request, name: str | None, body: bytes, *, args_at_root: bool) -> JSONResponse:
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting

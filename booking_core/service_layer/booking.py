@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.calcom import (
@@ -29,7 +28,6 @@ from booking_core.adapters.calcom import (
 )
 from booking_core.adapters.locks import LockBusy, LockUnavailable
 from booking_core.adapters.orm import AppointmentRow
-from booking_core.bootstrap import Core
 from booking_core.domain.model import (
     AppointmentStatus,
     BookingRefused,
@@ -54,6 +52,7 @@ from booking_core.observability import (
 from booking_core.service_layer import unknown_outcome
 from booking_core.service_layer.availability import alternatives, check_bookable
 from booking_core.service_layer.context import CallContext
+from booking_core.service_layer.core import Core
 from booking_core.service_layer.unit_of_work import UnitOfWork
 
 LOOKUP_RESERVE_S = 0.3  # kept back from the create call so an unknown outcome can still be looked up
@@ -394,21 +393,6 @@ async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, slot
             await asyncio.sleep(0.02 * (attempt + 1))
 
 
-async def _kill_own_connection(core: Core, uow: UnitOfWork) -> None:
-    """Test hook: the server drops this transaction's connection (pg_terminate_backend / KILL)
-    between the confirm's UPDATE and its COMMIT, as a failover or an operator would."""
-    dialect = core.engine.dialect.name
-    if dialect == "postgresql":
-        pid, kill = await uow.session.scalar(text("SELECT pg_backend_pid()")), "SELECT pg_terminate_backend(:pid)"
-    elif dialect in ("mysql", "mariadb"):
-        pid, kill = await uow.session.scalar(text("SELECT CONNECTION_ID()")), "KILL :pid"
-    else:
-        raise DBAPIError("COMMIT", {}, Exception("injected: SQLite has no connection to kill"))
-    async with core.engine.connect() as admin:
-        await admin.execute(text(kill), {"pid": int(pid)})
-        await admin.commit()
-
-
 def _is_transient(text: str) -> bool:
     return "deadlock" in text or "lock wait timeout" in text or "could not serialize" in text
 
@@ -418,7 +402,7 @@ async def _confirm_once(core: Core, appointment_id: str, slot: Slot, uid: str,
     async with core.uow() as uow:
         confirmed = await uow.appointments.confirm(appointment_id, uid)
         if kill_connection:
-            await _kill_own_connection(core, uow)
+            await uow.kill_connection()
         if not confirmed:
             row = await uow.appointments.get(appointment_id)
             if row is None:

@@ -10,7 +10,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from booking_core.adapters.calcom import CalcomError
 from booking_core.adapters.orm import AppointmentRow
-from booking_core.bootstrap import Core
 from booking_core.domain.model import (
     AppointmentStatus,
     BookingRefused,
@@ -33,6 +32,7 @@ from booking_core.service_layer.availability import (
 from booking_core.service_layer.booking import Booked, book_slot, cancel_in_calcom
 from booking_core.service_layer.catalog import describe
 from booking_core.service_layer.context import CallContext
+from booking_core.service_layer.core import Core
 from booking_core.service_layer.reschedule import move_appointment, resume_move
 
 Handler = Callable[[Core, CallContext, FunctionArgs], Awaitable[FunctionAnswer]]

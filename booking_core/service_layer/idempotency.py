@@ -27,9 +27,9 @@ from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.orm import FunctionCallRow
-from booking_core.bootstrap import Core
 from booking_core.observability import log
 from booking_core.schemas import FunctionAnswer
+from booking_core.service_layer.core import Core
 
 MUTATING = frozenset({"book_appointment", "cancel_appointment", "reschedule_appointment"})
 # Refusals whose sentence asks to try again, or that say nothing about the outcome: replaying them

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.calcom import CalcomBooking, CalcomClient, CalcomError
-from booking_core.bootstrap import Core
 from booking_core.domain.model import AppointmentStatus, Slot, from_utc_naive
 from booking_core.observability import ORPHANED, log
+from booking_core.service_layer.core import Core
 
 CONFIRMED = AppointmentStatus.CONFIRMED.value
 RESCHEDULED = AppointmentStatus.RESCHEDULED.value

@@ -27,7 +27,6 @@ from booking_core.adapters.calcom import (
 )
 from booking_core.adapters.locks import LockBusy, LockUnavailable
 from booking_core.adapters.orm import AppointmentRow
-from booking_core.bootstrap import Core
 from booking_core.domain.model import (
     AppointmentStatus,
     BookingRefused,
@@ -50,6 +49,7 @@ from booking_core.service_layer.booking import (
     _write_intent,
 )
 from booking_core.service_layer.context import CallContext
+from booking_core.service_layer.core import Core
 from booking_core.service_layer.moves import (
     DB_ERRORS,
     MoveConflict,

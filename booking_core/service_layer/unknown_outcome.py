@@ -17,10 +17,10 @@ from datetime import UTC, timedelta
 from booking_core.adapters.calcom import CalcomBooking, CalcomError
 from booking_core.adapters.leases import utcnow
 from booking_core.adapters.orm import AppointmentRow
-from booking_core.bootstrap import Core
 from booking_core.domain.model import AppointmentStatus
 from booking_core.observability import COMPENSATION, ORPHANED, RECONCILE_ACTIONS, log
 from booking_core.service_layer import moves
+from booking_core.service_layer.core import Core
 
 PENDING = AppointmentStatus.PENDING.value
 UNKNOWN = "unknown"

@@ -32,7 +32,7 @@ def slot_taken(alternatives):
 def replay(*args: str, cwd: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
     mounted = any(command.name == "replay" for command in callsim_app.registered_commands)
     command = ([sys.executable, "-m", "callsim", "replay"] if mounted else
-               [sys.executable, "-c", "import typer; from harness.replay import replay_command; "
+               [sys.executable, "-c", "import typer; from replay.play import replay_command; "
                                       "typer.run(replay_command)"])
     env = {**os.environ, "COLUMNS": "240", "NO_COLOR": "1"}
     if pythonpath is not None:
