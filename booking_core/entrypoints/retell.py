@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from booking_core.adapters.orm import CallEventRow, CallRow
 from booking_core.bootstrap import RunningCore
 from booking_core.entrypoints.deps import CoreDep
 from booking_core.entrypoints.signature import verify
@@ -31,8 +30,9 @@ from booking_core.schemas import (
     RetellCall,
     storable,
 )
+from booking_core.service_layer.call_events import store_call_event
 from booking_core.service_layer.context import CallContext
-from booking_core.service_layer.functions import run_function
+from booking_core.service_layer.handlers import run_function
 from booking_core.service_layer.idempotency import idempotency_key, run_once
 
 router = APIRouter(prefix="/api/retell", tags=["retell"])
@@ -164,23 +164,8 @@ async def call_event(request: Request, core: CoreDep) -> JSONResponse:
     call_id = event.call.call_id
     if not call_id:
         return JSONResponse({"ok": False, "error": "missing call_id"}, status_code=400)
-    stored = True
     try:
-        async with core.uow() as uow:
-            if await uow.calls.event(call_id, event.event) is not None:
-                stored = False
-            else:
-                uow.calls.add(CallEventRow(call_id=call_id, event=event.event, payload=json.loads(body)))
-                row = await uow.calls.get(call_id)
-                if row is None:
-                    row = CallRow(call_id=call_id, call={})
-                    uow.calls.add(row)
-                row.agent_id = event.call.agent_id or row.agent_id
-                row.from_number = event.call.from_number or row.from_number
-                row.to_number = event.call.to_number or row.to_number
-                row.status = event.event.removeprefix("call_")
-                row.call = event.call.model_dump(mode="json", exclude_none=True)
-                await uow.commit()
+        stored = await store_call_event(core, call_id, event, json.loads(body))
     except IntegrityError:
         stored = False  # a concurrent duplicate delivery won
     except DataError as exc:

@@ -20,6 +20,7 @@ from booking_core.domain.model import (
 from booking_core.language import phrases
 from booking_core.observability import log
 from booking_core.schemas import FunctionAnswer, FunctionArgs
+from booking_core.service_layer.answers import booked_data, iso, refusal_answer
 from booking_core.service_layer.availability import (
     ALTERNATIVE_DAYS,
     Wish,
@@ -29,17 +30,14 @@ from booking_core.service_layer.availability import (
     nearest,
     understand_when,
 )
-from booking_core.service_layer.booking import Booked, book_slot, cancel_in_calcom
+from booking_core.service_layer.booking import Booked, book_slot
 from booking_core.service_layer.catalog import describe
+from booking_core.service_layer.compensation import cancel_in_calcom
 from booking_core.service_layer.context import CallContext
 from booking_core.service_layer.core import Core
 from booking_core.service_layer.reschedule import move_appointment, resume_move
 
 Handler = Callable[[Core, CallContext, FunctionArgs], Awaitable[FunctionAnswer]]
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat()
 
 
 async def _service(core: Core, ctx: CallContext, args: FunctionArgs) -> Service:
@@ -62,13 +60,7 @@ async def check_availability(core: Core, ctx: CallContext, args: FunctionArgs) -
     budget = core.settings.calcom_budget_s
     try:
         if wish.start is not None:
-            try:
-                check_bookable(core, service, wish.start, ctx.now)
-            except BookingRefused as refused:
-                if refused.code == "outside_hours":
-                    refused.data["alternatives"] = await alternatives(core, service, wish.start, ctx.now,
-                                                                      timeout_s=ctx.left(budget))
-                raise
+            await _check_bookable(core, ctx, service, wish.start)
             # The wish's day and the days after it in one read: if the wish is taken, the
             # alternatives are already at hand.
             starts = await free_starts(core, service, wish.day, ALTERNATIVE_DAYS, ctx.now,
@@ -104,13 +96,6 @@ async def _starts_in_wish(core: Core, service: Service, wish: Wish, now: datetim
     return spread[: core.settings.alternatives_count]
 
 
-def _booked_data(booked: Booked) -> dict[str, Any]:
-    return {"appointment_id": booked.appointment_id, "service": booked.service.name, "start": iso(booked.start),
-            "end": iso(booked.end), "duration_min": booked.service.duration_min,
-            "price_eur": float(booked.service.price_eur) if booked.service.price_eur is not None else None,
-            "status": AppointmentStatus.CONFIRMED.value, "calcom_uid": booked.calcom_uid}
-
-
 async def _exact_start(core: Core, ctx: CallContext, service: Service, text: str | None, arg: str) -> datetime:
     if not text or not text.strip():
         raise BookingRefused("invalid_args", missing=[arg])
@@ -121,14 +106,34 @@ async def _exact_start(core: Core, ctx: CallContext, service: Service, text: str
         except CalcomError:
             starts = []
         raise BookingRefused("time_needed", alternatives=starts)
-    try:
-        check_bookable(core, service, wish.start, ctx.now)
-    except BookingRefused as refused:
-        if refused.code == "outside_hours":
-            refused.data["alternatives"] = await alternatives(
-                core, service, wish.start, ctx.now, timeout_s=ctx.left(core.settings.calcom_budget_s))
-        raise
+    await _check_bookable(core, ctx, service, wish.start)
     return wish.start
+
+
+async def _check_bookable(core: Core, ctx: CallContext, service: Service, start: datetime) -> None:
+    try:
+        check_bookable(core, service, start, ctx.now)
+    except BookingRefused as refused:
+        raise await with_alternatives(core, ctx, service, start, refused) from None
+
+
+# Refusals that offer other times. The SAGA raises them bare: their alternatives take a Cal.com call
+# and a DB read, which belong after the lock is released, so the handler attaches them here.
+OFFERS_ALTERNATIVES = ("slot_taken", "lock_busy", "outside_hours")
+
+
+async def with_alternatives(core: Core, ctx: CallContext, service: Service, start: datetime,
+                            refused: BookingRefused) -> BookingRefused:
+    """The refusal with the nearest free starts around `start`, unless it names its own (maybe none)."""
+    if refused.code not in OFFERS_ALTERNATIVES or "alternatives" in refused.data:
+        return refused
+    budget = core.settings.calcom_budget_s
+    if refused.code == "outside_hours":
+        refused.data["alternatives"] = await alternatives(core, service, start, ctx.now, timeout_s=ctx.left(budget))
+    else:  # the wish itself is taken: offer others, soon (the caller already waited for the lock)
+        refused.data["alternatives"] = await alternatives(core, service, start, ctx.now, exclude=start,
+                                                          timeout_s=ctx.left(budget, 0.2))
+    return refused
 
 
 def _phone(ctx: CallContext, args: FunctionArgs) -> str:
@@ -146,8 +151,11 @@ async def book_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -> 
         raise BookingRefused("invalid_args", missing=missing)
     service = await _service(core, ctx, args)
     start = await _exact_start(core, ctx, service, args.date_time, "date_time")
-    booked = await book_slot(core, ctx, service, start, (args.customer_name or "").strip(), _phone(ctx, args))
-    return FunctionAnswer(success=True, message=phrases.booked(service.name, booked.start), data=_booked_data(booked))
+    try:
+        booked = await book_slot(core, ctx, service, start, (args.customer_name or "").strip(), _phone(ctx, args))
+    except BookingRefused as refused:
+        raise await with_alternatives(core, ctx, service, start, refused) from None
+    return FunctionAnswer(success=True, message=phrases.booked(service.name, booked.start), data=booked_data(booked))
 
 
 async def _callers_appointment(core: Core, ctx: CallContext, phone: str, when_text: str | None) -> AppointmentRow:
@@ -223,7 +231,10 @@ async def reschedule_appointment(core: Core, ctx: CallContext, args: FunctionArg
     if service is None:
         raise BookingRefused("service_unknown")
     start = await _exact_start(core, ctx, service, args.new_date_time, "new_date_time")
-    booked = await move_appointment(core, ctx, service, old, start, customer.name if customer else "", phone)
+    try:
+        booked = await move_appointment(core, ctx, service, old, start, customer.name if customer else "", phone)
+    except BookingRefused as refused:
+        raise await with_alternatives(core, ctx, service, start, refused) from None
     return _moved_answer(core, service, booked, old)
 
 
@@ -247,7 +258,7 @@ async def _resume_move(core: Core, ctx: CallContext) -> FunctionAnswer | None:
 def _moved_answer(core: Core, service: Service, booked: Booked, old: AppointmentRow) -> FunctionAnswer:
     old_start = from_utc_naive(old.start_at, core.settings.zone)
     core.slots.forget(old_start)
-    data = _booked_data(booked) | {"old_start": iso(old_start), "old_appointment_id": old.id}
+    data = booked_data(booked) | {"old_start": iso(old_start), "old_appointment_id": old.id}
     return FunctionAnswer(success=True, message=phrases.rescheduled(service.name, booked.start), data=data)
 
 
@@ -272,51 +283,6 @@ HANDLERS: dict[str, Handler] = {
     "reschedule_appointment": reschedule_appointment,
     "list_appointments": list_appointments,
 }
-
-
-def refusal_answer(refused: BookingRefused) -> FunctionAnswer:
-    """Map a refusal to the sentence the agent says and the machine-readable fields."""
-    alts: list[datetime] = list(refused.data.get("alternatives", []))  # type: ignore[call-overload]
-    data: dict[str, Any] = {}
-    if "alternatives" in refused.data:
-        data["alternatives"] = [iso(a) for a in alts]
-    code = refused.code
-    sentence: dict[str, Callable[[], str]] = {
-        "slot_taken": lambda: phrases.slot_taken(alts),
-        "lock_busy": lambda: phrases.lock_busy(alts),
-        "outside_hours": lambda: phrases.outside_hours(alts, str(refused.data.get("closed") or "")),
-        "time_needed": lambda: phrases.time_needed() + (" " + phrases.alternatives_sentence(alts) if alts else ""),
-        "in_past": phrases.in_past,
-        "service_unknown": phrases.service_unknown,
-        "unparseable_time": lambda: phrases.unparseable_time(str(refused.data.get("unclear") or ""),
-                                                              str(refused.data.get("said") or "")),
-        "too_far_ahead": phrases.too_far_ahead,
-        "calcom_unavailable": phrases.calcom_unavailable,
-        "booking_unconfirmed": phrases.booking_unconfirmed,
-        "db_unavailable": phrases.technical_problem,
-        "lock_unavailable": phrases.lock_unavailable,
-        "not_found": phrases.not_found,
-        "disabled": phrases.disabled,
-    }
-    if code == "service_ambiguous":
-        candidates = list(refused.data.get("candidates", []))  # type: ignore[call-overload]
-        data["candidates"] = candidates
-        return FunctionAnswer(success=False, error=code, message=phrases.service_ambiguous(candidates), data=data)
-    if code == "appointment_ambiguous":
-        starts = list(refused.data.get("appointments", []))  # type: ignore[call-overload]
-        data["appointments"] = [iso(s) for s in starts]
-        return FunctionAnswer(success=False, error=code, message=phrases.which_appointment(starts), data=data)
-    if code == "invalid_args":
-        missing = list(refused.data.get("missing", []))  # type: ignore[call-overload]
-        data["missing"] = missing
-        return FunctionAnswer(success=False, error=code, message=phrases.invalid_args(missing), data=data)
-    for name in ("closed", "unclear", "said"):
-        if refused.data.get(name):
-            data[name] = refused.data[name]
-    if code == "service_unknown" and refused.data.get("candidates"):
-        data["candidates"] = list(refused.data["candidates"])  # type: ignore[call-overload]
-    message = sentence.get(code, phrases.technical_problem)()
-    return FunctionAnswer(success=False, error=code, message=message, data=data)
 
 
 async def run_function(core: Core, name: str, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:

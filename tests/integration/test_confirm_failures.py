@@ -20,7 +20,9 @@ from booking_core.adapters.repository import AppointmentRepository
 from booking_core.bootstrap import RunningCore, bootstrap
 from booking_core.config import Settings
 from booking_core.domain.model import AppointmentStatus, BookingRefused, Service, Slot
+from booking_core.schemas import FunctionArgs
 from booking_core.service_layer import booking as booking_module
+from booking_core.service_layer import handlers
 from booking_core.service_layer.booking import book_slot
 from booking_core.service_layer.context import CallContext
 
@@ -172,10 +174,12 @@ async def test_alternatives_are_looked_up_after_the_slot_lock_is_released(
             held_while_looking.append(False)  # got the lock at once: nobody held it
         return []
 
-    monkeypatch.setattr(booking_module, "alternatives", alternatives)
+    monkeypatch.setattr(handlers, "alternatives", alternatives)
+    args = FunctionArgs(service=service.name, date_time=START.isoformat(), customer_name="Eva")
     with pytest.raises(BookingRefused) as refusal:
-        await book_slot(core, _ctx(), service, START, "Eva", "+4915100000001")
+        await handlers.book_appointment(core, _ctx(), args)
     assert refusal.value.code == "slot_taken"
+    assert refusal.value.data["alternatives"] == []
     assert held_while_looking == [False]
     await core.drain()
     await core.aclose()
