@@ -5,7 +5,7 @@ Each package owns its sub-commands; this module only mounts them, so no package 
 
 import typer
 
-from booking_core import cli as core_cli
+from booking_core.entrypoints import cli as core_cli
 from harness import cli as harness_cli
 from mock_calcom.cli import mock_calcom_command
 from replay.play import replay_command
