@@ -256,10 +256,57 @@ class CallRepository:
             CallEventRow.call_id == call_id, CallEventRow.event == event))
 
 
+# Idempotency claims (service_layer/idempotency.py). Core statements, built once: every mutating call
+# runs them, and the ORM's unit of work cost more CPU than the database took to run them.
+_FUNCTION_CALLS = cast(Table, FunctionCallRow.__table__)
+_F = _FUNCTION_CALLS.c
+_CLAIM = insert(_FUNCTION_CALLS)
+_LATEST = (select(_F.key, _F.request_key, _F.seq, _F.created_at)
+           .where(_F.call_id == bindparam("call_id"), _F.seq.is_not(None))
+           .order_by(_F.seq.desc(), _F.created_at.desc()).limit(1))
+_MINE = (_F.key == bindparam("stored_key"), _F.owner == bindparam("stored_owner"))
+_STORE = update(_FUNCTION_CALLS).where(*_MINE).values(status=bindparam("new_status"), response=bindparam("answer"))
+_RENEW = update(_FUNCTION_CALLS).where(*_MINE, _F.status == "in_progress").values(lease_until=bindparam("until"))
+
+
+class FunctionCallRepository:
+    """Claims of mutating function calls: who runs an invocation, and the answer it gave."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def latest(self, call_id: str) -> Any:
+        """(key, request_key, seq, created_at) of the call's latest mutating request, or None."""
+        return (await self.session.execute(_LATEST, {"call_id": call_id})).first()
+
+    async def claim(self, values: dict[str, Any]) -> None:
+        await self.session.execute(_CLAIM, values)
+
+    async def get(self, key: str) -> FunctionCallRow | None:
+        return await self.session.get(FunctionCallRow, key)
+
+    async def renew(self, key: str, owner: str, until: datetime) -> bool:
+        """Extend a running attempt's lease; False once another attempt owns the claim."""
+        result = await self.session.execute(_RENEW, {"stored_key": key, "stored_owner": owner, "until": until})
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def store(self, answers: list[dict[str, Any]]) -> None:
+        """Each {stored_key, stored_owner, new_status, answer}: written only while that owner holds it."""
+        await self.session.execute(_STORE, answers)
+
+    async def take_over(self, key: str, seen: FunctionCallRow, owner: str, lease_until: datetime) -> bool:
+        """Compare-and-set on the claim as `seen`: False if another attempt changed it first."""
+        result = await self.session.execute(update(FunctionCallRow).where(
+            FunctionCallRow.key == key, FunctionCallRow.status == seen.status,
+            FunctionCallRow.lease_until == seen.lease_until,
+            (FunctionCallRow.owner == seen.owner) if seen.owner is not None else FunctionCallRow.owner.is_(None),
+        ).values(status="in_progress", response=None, owner=owner, lease_until=lease_until))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 # Retention: (table, its key, the column that dates a row). Keys are read first and deleted by
 # key, a batch at a time: MariaDB refuses LIMIT inside an IN subquery, and a DELETE bounded by the
 # keys it names holds its row locks only for those rows.
-_FUNCTION_CALLS = cast(Table, FunctionCallRow.__table__)
 _CALL_EVENTS = cast(Table, CallEventRow.__table__)
 _CALL_ROWS = cast(Table, CallRow.__table__)
 PRUNABLE: dict[str, tuple[Table, str, str]] = {

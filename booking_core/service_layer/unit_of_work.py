@@ -12,6 +12,7 @@ from booking_core.adapters.repository import (
     AppointmentRepository,
     CallRepository,
     CustomerRepository,
+    FunctionCallRepository,
     ServiceRepository,
 )
 
@@ -40,6 +41,7 @@ class UnitOfWork:
         self.customers = CustomerRepository(self.session)
         self.appointments = AppointmentRepository(self.session)
         self.calls = CallRepository(self.session)
+        self.function_calls = FunctionCallRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
