@@ -189,9 +189,10 @@ async def cancel_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -
         current = await uow.appointments.get(row.id, for_update=True)
         if current is None or current.status != AppointmentStatus.CONFIRMED.value:
             raise BookingRefused("not_found")
-        current.status = AppointmentStatus.CANCELLED.value
-        current.confirmed_start = None
-        current.closed_by_key = ctx.idempotency_key
+        if not await uow.appointments.transition(row.id, AppointmentStatus.CANCELLED,
+                                                  expected={"status": AppointmentStatus.CONFIRMED.value},
+                                                  closed_by_key=ctx.idempotency_key):
+            raise BookingRefused("not_found")
         service = await uow.services.get(current.service_id)
         await uow.commit()
     await cancel_in_calcom(core, row.id, row.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s, 0.3))
