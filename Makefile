@@ -25,7 +25,8 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy booking_core mock_calcom harness load callsim
+	$(BIN)/mypy booking_core mock_calcom harness load replay callsim
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python -m load.bench $(BENCH_ARGS)
