@@ -28,6 +28,7 @@ from booking_core.adapters.calcom import (
     CalcomUnreachable,
 )
 from booking_core.adapters.locks import LockBusy
+from booking_core.adapters.repository import AppointmentRepository
 from booking_core.config import Settings
 from booking_core.domain.model import (
     TRANSITIONS,
@@ -170,12 +171,8 @@ class FakeAppointments:
         return await self.transition(appointment_id, AppointmentStatus.CONFIRMED, expected={"status": confirmable},
                                      confirmed_start=True, calcom_uid=calcom_uid, sync_status="in_sync")
 
-    async def move(self, appointment_id: str, from_statuses: Iterable[str], to: AppointmentStatus,
-                   sync_status: str, *, calcom_uid: str | None = None) -> bool:
-        expected: dict[str, Any] = {"status": tuple(from_statuses)}
-        if calcom_uid is not None:
-            expected["calcom_uid"] = calcom_uid
-        return await self.transition(appointment_id, to, expected=expected, sync_status=sync_status)
+    # The repository's own wrapper: it only builds the expected state and calls transition().
+    move = AppointmentRepository.move
 
     async def set_sync_status(self, appointment_id: str, status: AppointmentStatus, sync_status: str) -> bool:
         row = self._rows.get(appointment_id)
