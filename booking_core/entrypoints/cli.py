@@ -49,8 +49,20 @@ def _with_core(settings: Settings, work: Callable[[RunningCore], Awaitable[T]]) 
             return await work(core)
         finally:
             await core.aclose()
+            _join_sqlite_workers()
 
     return asyncio.run(run())
+
+
+def _join_sqlite_workers() -> None:
+    """A failed aiosqlite connect leaves its worker thread to finish a stop the loop never awaits;
+    if asyncio.run closes the loop first, the thread prints a traceback (omnilib/aiosqlite#241).
+    Joined while the loop is still open: the worker only queues a callback and exits."""
+    import threading
+
+    for thread in threading.enumerate():
+        if "_connection_worker_thread" in thread.name and thread is not threading.current_thread():
+            thread.join(timeout=1.0)
 
 
 def serve(

@@ -9,7 +9,9 @@ request and arrives within RETRY_WINDOW_S; otherwise it is a new invocation with
 A retry that arrives while the first attempt still runs waits briefly for it. The running attempt
 renews its lease, so only a dead attempt (worker killed, event loop stalled past the lease) is
 taken over; the booking handler then resumes its SAGA from the intent row instead of booking
-again. Answers that ask the caller to try again (TRANSIENT) are not kept: the next try runs.
+again. Only answers that changed something are kept: a refusal changed nothing, so the next try
+runs again and answers what is true by then (a "kein Termin" replayed after the caller booked that
+time in another call would be false).
 """
 
 from __future__ import annotations
@@ -31,10 +33,6 @@ from booking_core.schemas import FunctionAnswer
 from booking_core.service_layer.core import Core
 
 MUTATING = frozenset({"book_appointment", "cancel_appointment", "reschedule_appointment"})
-# Refusals whose sentence asks to try again, or that say nothing about the outcome: replaying them
-# would refuse the caller's next try for the rest of the call.
-TRANSIENT = frozenset({"lock_busy", "lock_unavailable", "calcom_unavailable", "db_unavailable",
-                       "booking_unconfirmed", "in_progress", "internal"})
 # Retell retries within its tool timeout (seconds, twice); a repeat later than this is the
 # caller's own, even with nothing in between (the appointment may have changed in another call).
 RETRY_WINDOW_S = 120.0
@@ -145,7 +143,7 @@ async def _store_batch(core: Core) -> None:
 
 
 def _stored_answer(key: str, owner: str, answer: FunctionAnswer) -> dict[str, Any]:
-    if not answer.success and answer.error in TRANSIENT:
+    if not answer.success:  # nothing changed: the next try runs again (module docstring)
         return {"stored_key": key, "stored_owner": owner, "new_status": "retryable", "answer": None}
     return {"stored_key": key, "stored_owner": owner, "new_status": "done", "answer": answer.model_dump(mode="json")}
 

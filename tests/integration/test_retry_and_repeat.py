@@ -133,3 +133,22 @@ async def test_moving_back_and_forth_in_one_call_ends_where_the_caller_said(rete
     held = await _held(retell, caller)
     assert [a["start"] for a in held] == [at(day, 14)], held
     assert len(await _active_at_calcom(retell, caller)) == 1
+
+
+async def test_a_refusal_is_not_replayed_after_the_caller_booked_meanwhile(retell: RetellClient) -> None:
+    """Found by `make soak` ("repeat" rule): a cancel answered "kein Termin" in one call, the caller
+    books that time in another call, then the first call's cancel comes again word for word. A
+    refusal changed nothing, so it is run again and answers what is true now; only an answer that
+    changed something is kept for Retell's retries."""
+    day, caller = future_workday(10, weekday=2), phone()
+    cancel = {"date_time": at(day, 15)}
+    first_call = call_id()
+    refused = await retell.call("cancel_appointment", cancel, call_id=first_call, phone=caller)
+    assert refused["success"] is False and refused["error"] == "not_found", refused
+    booked = await retell.call("book_appointment", {"service": "Herrenschnitt", "date_time": at(day, 15),
+                                                    "customer_name": "Eva Zwo"}, call_id=call_id(), phone=caller)
+    assert booked["success"], booked
+    again = await retell.call("cancel_appointment", cancel, call_id=first_call, phone=caller)
+    assert again["success"], again
+    assert await _held(retell, caller) == []
+    assert await _active_at_calcom(retell, caller) == []
