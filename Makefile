@@ -25,13 +25,14 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy booking_core mock_calcom harness load callsim
+	$(BIN)/mypy booking_core mock_calcom harness load replay callsim
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python -m load.bench $(BENCH_ARGS)
 
 bench-matching: $(STAMP)
-	$(BIN)/python -m booking_core.bench_matching
+	$(BIN)/python -m booking_core.language.bench
 
 load: $(STAMP)
 	$(BIN)/python -m load.run $(PROFILE) $(LOAD_ARGS)

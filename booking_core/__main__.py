@@ -2,7 +2,7 @@
 
 import typer
 
-from booking_core.cli import serve
+from booking_core.entrypoints.cli import serve
 
 if __name__ == "__main__":
     typer.run(serve)

@@ -5,11 +5,11 @@ Each package owns its sub-commands; this module only mounts them, so no package 
 
 import typer
 
-from booking_core import cli as core_cli
+from booking_core.entrypoints import cli as core_cli
 from harness import cli as harness_cli
-from harness.record import record_command
-from harness.replay import replay_command
 from mock_calcom.cli import mock_calcom_command
+from replay.play import replay_command
+from replay.record import record_command
 
 app = typer.Typer(help="callsim: Retell webhook booking core, Cal.com mock and call simulator.",
                   no_args_is_help=True, pretty_exceptions_enable=False)

@@ -144,7 +144,7 @@ class BookingPage:
     error: str | None = None
 
 
-# A replayed call carries the recording's pseudonym of a caller's number (adapters/cassette/filters.py):
+# A replayed call carries the recording's pseudonym of a caller's number (replay/filters.py):
 # it stands for a number that was sent when recorded, and only a cassette ever receives it.
 _PSEUDONYM = "+4900"
 

@@ -52,10 +52,7 @@ _ADD_CUSTOMER = insert(_CUSTOMERS)
 _RENAME_CUSTOMER = update(_CUSTOMERS).where(_CUSTOMERS.c.id == bindparam("customer_id")).values(
     name=bindparam("new_name"))
 _ADD_APPOINTMENT = insert(_APPOINTMENTS)
-_CONFIRMABLE = [status.value for status, targets in TRANSITIONS.items() if AppointmentStatus.CONFIRMED in targets]
-_CONFIRM = update(_APPOINTMENTS).where(_A.id == bindparam("appointment_id"), _status_in(_CONFIRMABLE)).values(
-    status=AppointmentStatus.CONFIRMED.value, confirmed_start=_A.start_at, calcom_uid=bindparam("uid"),
-    sync_status="in_sync")
+_CONFIRMABLE = tuple(status.value for status, targets in TRANSITIONS.items() if AppointmentStatus.CONFIRMED in targets)
 
 
 @cache
@@ -143,27 +140,40 @@ class AppointmentRepository:
     async def add_intent(self, **values: Any) -> None:
         await self.session.execute(_ADD_APPOINTMENT, values)
 
-    async def confirm(self, appointment_id: str, calcom_uid: str) -> bool:
-        """→ confirmed, from a state that may become confirmed; False if the row is missing or may not."""
-        result = await self.session.execute(_CONFIRM, {"appointment_id": appointment_id, "uid": calcom_uid})
-        return bool(result.rowcount)  # type: ignore[attr-defined]
-
-    async def move(self, appointment_id: str, from_statuses: Iterable[str], to: AppointmentStatus,
-                   sync_status: str, *, calcom_uid: str | None = None) -> bool:
-        """Compare-and-set: → `to` only from one of `from_statuses` (and, if given, only the row of
-        that Cal.com booking); False if the row moved on meanwhile. Leaving `confirmed` frees the
-        start in the unique constraint."""
-        allowed = [status for status in from_statuses if to in TRANSITIONS[AppointmentStatus(status)]]
+    async def transition(self, appointment_id: str, to: AppointmentStatus, *, expected: Mapping[str, Any],
+                         **values: Any) -> bool:
+        """The one way an appointment's status changes: a compare-and-set against what the writer
+        read (`UPDATE … WHERE id = :id AND status IN :expected AND …`), from the expected statuses
+        that domain.TRANSITIONS lets become `to`. `expected["status"]` is one status or several;
+        its other keys are columns that must still hold their value. False, and nothing written, if
+        the row moved on meanwhile or none of the expected statuses may become `to`. Leaving
+        `confirmed` frees the start in the unique constraint. Does not commit."""
+        wanted = expected["status"]
+        statuses = (wanted,) if isinstance(wanted, str) else tuple(wanted)
+        allowed = [status for status in statuses if to in TRANSITIONS[AppointmentStatus(status)]]
         if not allowed:
             return False
         conditions = [_A.id == appointment_id, _status_in(allowed)]
-        if calcom_uid is not None:
-            conditions.append(_A.calcom_uid == calcom_uid)
-        values: dict[str, Any] = {"status": to.value, "sync_status": sync_status}
+        conditions += [_A[name].is_(None) if value is None else _A[name] == value
+                       for name, value in expected.items() if name != "status"]
+        changes: dict[str, Any] = {"status": to.value, **values}
         if to != AppointmentStatus.CONFIRMED:
-            values["confirmed_start"] = None
-        result = await self.session.execute(update(_APPOINTMENTS).where(*conditions).values(**values))
+            changes.setdefault("confirmed_start", None)
+        result = await self.session.execute(update(_APPOINTMENTS).where(*conditions).values(**changes))
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def confirm(self, appointment_id: str, calcom_uid: str) -> bool:
+        """→ confirmed, from a state that may become confirmed; False if the row is missing or may not."""
+        return await self.transition(appointment_id, AppointmentStatus.CONFIRMED, expected={"status": _CONFIRMABLE},
+                                     confirmed_start=_A.start_at, calcom_uid=calcom_uid, sync_status="in_sync")
+
+    async def move(self, appointment_id: str, from_statuses: Iterable[str], to: AppointmentStatus,
+                   sync_status: str, *, calcom_uid: str | None = None) -> bool:
+        """transition() from any of `from_statuses` (and, if given, only the row of that Cal.com booking)."""
+        expected: dict[str, Any] = {"status": tuple(from_statuses)}
+        if calcom_uid is not None:
+            expected["calcom_uid"] = calcom_uid
+        return await self.transition(appointment_id, to, expected=expected, sync_status=sync_status)
 
     async def set_sync_status(self, appointment_id: str, status: AppointmentStatus, sync_status: str) -> bool:
         result = await self.session.execute(update(_APPOINTMENTS).where(
@@ -194,7 +204,9 @@ class AppointmentRepository:
 
     async def compare_and_set(self, appointment_id: str, expected: Mapping[str, Any], **values: Any) -> bool:
         """Write `values` only if the row still holds `expected` (what the writer read); False if
-        someone changed it meanwhile. Does not commit."""
+        someone changed it meanwhile. Does not commit. A status change goes through transition()."""
+        if "status" in values:
+            raise ValueError("an appointment's status changes only through transition()")
         conditions = [_A[name].is_(None) if value is None else _A[name] == value for name, value in expected.items()]
         result = await self.session.execute(
             update(_APPOINTMENTS).where(_A.id == appointment_id, *conditions).values(**values))
@@ -256,10 +268,57 @@ class CallRepository:
             CallEventRow.call_id == call_id, CallEventRow.event == event))
 
 
+# Idempotency claims (service_layer/idempotency.py). Core statements, built once: every mutating call
+# runs them, and the ORM's unit of work cost more CPU than the database took to run them.
+_FUNCTION_CALLS = cast(Table, FunctionCallRow.__table__)
+_F = _FUNCTION_CALLS.c
+_CLAIM = insert(_FUNCTION_CALLS)
+_LATEST = (select(_F.key, _F.request_key, _F.seq, _F.created_at)
+           .where(_F.call_id == bindparam("call_id"), _F.seq.is_not(None))
+           .order_by(_F.seq.desc(), _F.created_at.desc()).limit(1))
+_MINE = (_F.key == bindparam("stored_key"), _F.owner == bindparam("stored_owner"))
+_STORE = update(_FUNCTION_CALLS).where(*_MINE).values(status=bindparam("new_status"), response=bindparam("answer"))
+_RENEW = update(_FUNCTION_CALLS).where(*_MINE, _F.status == "in_progress").values(lease_until=bindparam("until"))
+
+
+class FunctionCallRepository:
+    """Claims of mutating function calls: who runs an invocation, and the answer it gave."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def latest(self, call_id: str) -> Any:
+        """(key, request_key, seq, created_at) of the call's latest mutating request, or None."""
+        return (await self.session.execute(_LATEST, {"call_id": call_id})).first()
+
+    async def claim(self, values: dict[str, Any]) -> None:
+        await self.session.execute(_CLAIM, values)
+
+    async def get(self, key: str) -> FunctionCallRow | None:
+        return await self.session.get(FunctionCallRow, key)
+
+    async def renew(self, key: str, owner: str, until: datetime) -> bool:
+        """Extend a running attempt's lease; False once another attempt owns the claim."""
+        result = await self.session.execute(_RENEW, {"stored_key": key, "stored_owner": owner, "until": until})
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def store(self, answers: list[dict[str, Any]]) -> None:
+        """Each {stored_key, stored_owner, new_status, answer}: written only while that owner holds it."""
+        await self.session.execute(_STORE, answers)
+
+    async def take_over(self, key: str, seen: FunctionCallRow, owner: str, lease_until: datetime) -> bool:
+        """Compare-and-set on the claim as `seen`: False if another attempt changed it first."""
+        result = await self.session.execute(update(FunctionCallRow).where(
+            FunctionCallRow.key == key, FunctionCallRow.status == seen.status,
+            FunctionCallRow.lease_until == seen.lease_until,
+            (FunctionCallRow.owner == seen.owner) if seen.owner is not None else FunctionCallRow.owner.is_(None),
+        ).values(status="in_progress", response=None, owner=owner, lease_until=lease_until))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 # Retention: (table, its key, the column that dates a row). Keys are read first and deleted by
 # key, a batch at a time: MariaDB refuses LIMIT inside an IN subquery, and a DELETE bounded by the
 # keys it names holds its row locks only for those rows.
-_FUNCTION_CALLS = cast(Table, FunctionCallRow.__table__)
 _CALL_EVENTS = cast(Table, CallEventRow.__table__)
 _CALL_ROWS = cast(Table, CallRow.__table__)
 PRUNABLE: dict[str, tuple[Table, str, str]] = {

@@ -28,7 +28,7 @@ TRANSITIONS: dict[AppointmentStatus, set[AppointmentStatus]] = {
         AppointmentStatus.COMPENSATED,
     },
     # → compensated only when the confirm's acknowledgement was lost and the caller was told "no":
-    # the row is the record of what the caller heard (see booking.compensate).
+    # the row is the record of what the caller heard (see compensation.compensate).
     AppointmentStatus.CONFIRMED: {AppointmentStatus.CANCELLED, AppointmentStatus.RESCHEDULED,
                                   AppointmentStatus.COMPENSATED},
     # Never → confirmed: the caller of a failed row was told "nicht eingetragen" (a retry that took

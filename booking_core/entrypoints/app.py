@@ -8,11 +8,12 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from booking_core.bootstrap import Core, bootstrap
+from booking_core.bootstrap import RunningCore, bootstrap
 from booking_core.config import Settings, get_settings
 from booking_core.entrypoints import health, retell
 from booking_core.entrypoints.timing import ServerTimingMiddleware
@@ -23,7 +24,7 @@ from booking_core.service_layer.services_admin import sync_from_calcom
 from booking_core.service_layer.serving import announce_serving
 
 
-async def _reconcile_forever(core: Core) -> None:
+async def _reconcile_forever(core: RunningCore) -> None:
     while True:
         await asyncio.sleep(core.settings.reconcile_interval_s)
         try:
@@ -34,13 +35,16 @@ async def _reconcile_forever(core: Core) -> None:
             log.exception("reconcile pass failed")
 
 
-def create_app(settings: Settings | None = None, core: Core | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, core: RunningCore | None = None, *,
+               calcom_transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
+    """The webhook app; `core` is used instead of bootstrapping one, `calcom_transport` carries the
+    Cal.com client's traffic (replay: the transport vcrpy records and plays back)."""
     settings = settings or (core.settings if core else get_settings())
     configure_logging(settings.log_level, settings.log_json)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        active = core or bootstrap(settings)
+        active = core or bootstrap(settings, calcom_transport=calcom_transport)
         app.state.core = active
         if settings.services_sync_on_start:
             try:

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from booking_core.bootstrap import Core
+from booking_core.bootstrap import RunningCore
 
 
-async def get_core(request: Request) -> Core:  # async: a plain def would cost a threadpool hop per request
+async def get_core(request: Request) -> RunningCore:  # async: a plain def would cost a threadpool hop per request
     return request.app.state.core  # type: ignore[no-any-return]
 
 
-CoreDep = Annotated[Core, Depends(get_core)]
+CoreDep = Annotated[RunningCore, Depends(get_core)]

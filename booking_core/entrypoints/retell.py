@@ -13,11 +13,10 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
-from booking_core.adapters.orm import CallEventRow, CallRow
-from booking_core.bootstrap import Core
-from booking_core.domain import messages
+from booking_core.bootstrap import RunningCore
 from booking_core.entrypoints.deps import CoreDep
 from booking_core.entrypoints.signature import verify
+from booking_core.language import phrases
 from booking_core.observability import FUNCTION_LATENCY, log
 from booking_core.schemas import (
     CALL_ID_HEADER,
@@ -31,8 +30,9 @@ from booking_core.schemas import (
     RetellCall,
     storable,
 )
+from booking_core.service_layer.call_events import store_call_event
 from booking_core.service_layer.context import CallContext
-from booking_core.service_layer.functions import run_function
+from booking_core.service_layer.handlers import run_function
 from booking_core.service_layer.idempotency import idempotency_key, run_once
 from booking_core.service_layer.stored_answers import still_true
 
@@ -64,7 +64,7 @@ def _refuse(error: str, message: str, status: int = 200, **data: Any) -> JSONRes
     return _answer(FunctionAnswer(success=False, error=error, message=message, data=data), status)
 
 
-async def _signed_body(request: Request, core: Core) -> bytes | JSONResponse:
+async def _signed_body(request: Request, core: RunningCore) -> bytes | JSONResponse:
     body = await request.body()
     key = core.settings.retell_api_key
     if key and not verify(body, key, request.headers.get("x-retell-signature")):
@@ -81,7 +81,7 @@ def _storable_header(value: str, limit: int) -> bool:
     return len(value) <= limit
 
 
-def _call_now(core: Core, call: RetellCall | None) -> datetime:
+def _call_now(core: RunningCore, call: RetellCall | None) -> datetime:
     zone = core.settings.zone
     if call is not None and call.start_timestamp:
         try:
@@ -91,7 +91,7 @@ def _call_now(core: Core, call: RetellCall | None) -> datetime:
     return datetime.now(zone)
 
 
-async def _dispatch(core: Core, request: Request, name: str | None, body: bytes, *, args_at_root: bool) -> JSONResponse:
+async def _dispatch(core: RunningCore, request: Request, name: str | None, body: bytes, *, args_at_root: bool) -> JSONResponse:
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: absurdly deep nesting
@@ -101,7 +101,7 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
     wrapped = not args_at_root or isinstance(payload.get("args"), dict) or "call" in payload
     name = name or payload.get("name")
     if not isinstance(name, str) or not name:
-        return _refuse("unknown_function", messages.unknown_function(), known_functions=list(FUNCTION_NAMES))
+        return _refuse("unknown_function", phrases.unknown_function(), known_functions=list(FUNCTION_NAMES))
     raw_args = payload.get("args", {}) if wrapped else payload
     try:
         call_data = payload.get("call") if wrapped else None
@@ -113,16 +113,16 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
         args = FunctionArgs.model_validate(raw_args)
     except ValidationError as exc:
         fields = sorted({str(err["loc"][0]) if err["loc"] else "args" for err in exc.errors()})
-        return _refuse("invalid_args", messages.invalid_args(), invalid=fields)
+        return _refuse("invalid_args", phrases.invalid_args(), invalid=fields)
     except TypeError as exc:
-        return _refuse("invalid_args", messages.invalid_args(), invalid=[str(exc)])
+        return _refuse("invalid_args", phrases.invalid_args(), invalid=[str(exc)])
     call_id = (call.call_id if call else None) or request.headers.get(CALL_ID_HEADER)
     if call_id is not None and not _storable_header(call_id, CALL_ID_MAX):
-        return _refuse("invalid_args", messages.invalid_args(), invalid=["call_id"])
+        return _refuse("invalid_args", phrases.invalid_args(), invalid=["call_id"])
     # args_at_root: no call object; the tool headers carry Retell's {{user_number}}
     caller_phone = call.from_number if call else (request.headers.get(CALLER_NUMBER_HEADER) or None)
     if caller_phone is not None and not _storable_header(caller_phone, PHONE_MAX):
-        return _refuse("invalid_args", messages.invalid_args(), invalid=["from_number"])
+        return _refuse("invalid_args", phrases.invalid_args(), invalid=["from_number"])
     ctx = CallContext(
         call_id=call_id,
         caller_phone=caller_phone,
@@ -137,7 +137,7 @@ async def _dispatch(core: Core, request: Request, name: str | None, body: bytes,
             still_true=lambda kept: still_true(core, name, kept))
     except Exception:  # the agent must never hear a traceback
         log.exception("function failed", call_id=call_id, function=name)
-        answer = FunctionAnswer(success=False, error="internal", message=messages.technical_problem())
+        answer = FunctionAnswer(success=False, error="internal", message=phrases.technical_problem())
     outcome = "ok" if answer.success else (answer.error or "refused")
     FUNCTION_LATENCY.labels(name if name in FUNCTION_NAMES else "unknown", outcome).observe(
         time.perf_counter() - started)
@@ -166,23 +166,8 @@ async def call_event(request: Request, core: CoreDep) -> JSONResponse:
     call_id = event.call.call_id
     if not call_id:
         return JSONResponse({"ok": False, "error": "missing call_id"}, status_code=400)
-    stored = True
     try:
-        async with core.uow() as uow:
-            if await uow.calls.event(call_id, event.event) is not None:
-                stored = False
-            else:
-                uow.calls.add(CallEventRow(call_id=call_id, event=event.event, payload=json.loads(body)))
-                row = await uow.calls.get(call_id)
-                if row is None:
-                    row = CallRow(call_id=call_id, call={})
-                    uow.calls.add(row)
-                row.agent_id = event.call.agent_id or row.agent_id
-                row.from_number = event.call.from_number or row.from_number
-                row.to_number = event.call.to_number or row.to_number
-                row.status = event.event.removeprefix("call_")
-                row.call = event.call.model_dump(mode="json", exclude_none=True)
-                await uow.commit()
+        stored = await store_call_event(core, call_id, event, json.loads(body))
     except IntegrityError:
         stored = False  # a concurrent duplicate delivery won
     except DataError as exc:

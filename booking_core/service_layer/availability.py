@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from booking_core.adapters.calcom import CalcomError
-from booking_core.bootstrap import Core
 from booking_core.domain.model import BookingRefused, Service, clear_of, to_utc_naive
-from booking_core.german_time import parse_when
+from booking_core.language.when import parse_when
 from booking_core.observability import CALCOM_CALLS, log
+from booking_core.service_layer.core import Core
 
 ALTERNATIVE_DAYS = 3  # the wish's day and the two after it
 

@@ -1,6 +1,7 @@
 """The booking SAGA: lock → intent row → Cal.com → confirm, compensating when confirm fails.
 
-Read top to bottom, `book_appointment` is the design's six steps. The DB row is the record of what
+Read top to bottom, `book_slot` is steps 2–6 of the design's six (the handler `book_appointment` does
+step 1); compensation and the Cal.com cancels are in compensation.py. The DB row is the record of what
 the caller was told: only `confirmed` rows were answered "gebucht", and the reconciler makes Cal.com
 agree with that.
 """
@@ -17,7 +18,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.calcom import (
@@ -29,7 +29,6 @@ from booking_core.adapters.calcom import (
 )
 from booking_core.adapters.locks import LockBusy, LockUnavailable
 from booking_core.adapters.orm import AppointmentRow
-from booking_core.bootstrap import Core
 from booking_core.domain.model import (
     AppointmentStatus,
     BookingRefused,
@@ -42,18 +41,16 @@ from booking_core.domain.model import (
 from booking_core.observability import (
     BOOKINGS,
     CALCOM_CALLS,
-    COMPENSATION,
-    COMPENSATIONS,
     LOCK_ACQUIRED,
     LOCK_FAILED,
     LOCK_RESULTS,
     LOCK_WAIT,
-    ORPHANED,
     log,
 )
 from booking_core.service_layer import unknown_outcome
-from booking_core.service_layer.availability import alternatives, check_bookable
+from booking_core.service_layer.compensation import compensate
 from booking_core.service_layer.context import CallContext
+from booking_core.service_layer.core import Core
 from booking_core.service_layer.unit_of_work import UnitOfWork
 
 LOOKUP_RESERVE_S = 0.3  # kept back from the create call so an unknown outcome can still be looked up
@@ -137,7 +134,7 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
                 # The earlier attempt booked nothing: this request is the caller's next try.
                 ctx = replace(ctx, idempotency_key=attempt_key(key, earlier.id))
         if held:
-            await _refuse_taken(core, ctx, service, slot)
+            _refuse_taken()
 
     async def held_by_someone() -> None:
         """The lock is taken: if the DB already holds the slot (the holder's intent, or a booking
@@ -161,14 +158,12 @@ async def book_slot(core: Core, ctx: CallContext, service: Service, start: datet
             return await _book_locked(core, ctx, service, slot, customer_name, customer_phone,
                                       deadline, rescheduled_from)
     except _SlotHeld:
-        await _refuse_taken(core, ctx, service, slot)  # outside the lock: alternatives take a while
+        _refuse_taken()  # outside the lock: alternatives take a while
     except LockBusy:
         LOCK_WAIT.observe(time.monotonic() - waited)
         LOCK_RESULTS.labels("contended").inc()
         log.info(LOCK_FAILED, call_id=ctx.call_id, resource=slot.resource, start=start.isoformat())
-        alts = await alternatives(core, service, start, ctx.now, exclude=start,
-                                  timeout_s=ctx.left(core.settings.calcom_budget_s, 0.2))
-        raise BookingRefused("lock_busy", alternatives=alts) from None
+        raise BookingRefused("lock_busy") from None
     except LockUnavailable as exc:
         LOCK_RESULTS.labels("unavailable").inc()
         log.error(LOCK_FAILED, call_id=ctx.call_id, reason=str(exc), lock="unavailable")
@@ -196,11 +191,10 @@ async def _latest_attempt(uow: UnitOfWork, key: str) -> tuple[str, AppointmentRo
 _GAVE_UP = (AppointmentStatus.FAILED.value, AppointmentStatus.COMPENSATED.value)
 
 
-async def _refuse_taken(core: Core, ctx: CallContext, service: Service, slot: Slot) -> NoReturn:
+def _refuse_taken() -> NoReturn:
+    """The handler offers alternatives (handlers.with_alternatives), after the lock is released."""
     BOOKINGS.labels("slot_taken").inc()
-    raise BookingRefused("slot_taken", alternatives=await alternatives(
-        core, service, slot.start, ctx.now, exclude=slot.start,
-        timeout_s=ctx.left(core.settings.calcom_budget_s, 0.2)))
+    raise BookingRefused("slot_taken")
 
 
 async def _book_locked(core: Core, ctx: CallContext, service: Service, slot: Slot, customer_name: str,
@@ -404,21 +398,6 @@ async def confirm_intent(core: Core, ctx: CallContext, appointment_id: str, slot
             await asyncio.sleep(0.02 * (attempt + 1))
 
 
-async def _kill_own_connection(core: Core, uow: UnitOfWork) -> None:
-    """Test hook: the server drops this transaction's connection (pg_terminate_backend / KILL)
-    between the confirm's UPDATE and its COMMIT, as a failover or an operator would."""
-    dialect = core.engine.dialect.name
-    if dialect == "postgresql":
-        pid, kill = await uow.session.scalar(text("SELECT pg_backend_pid()")), "SELECT pg_terminate_backend(:pid)"
-    elif dialect in ("mysql", "mariadb"):
-        pid, kill = await uow.session.scalar(text("SELECT CONNECTION_ID()")), "KILL :pid"
-    else:
-        raise DBAPIError("COMMIT", {}, Exception("injected: SQLite has no connection to kill"))
-    async with core.engine.connect() as admin:
-        await admin.execute(text(kill), {"pid": int(pid)})
-        await admin.commit()
-
-
 def _is_transient(text: str) -> bool:
     return "deadlock" in text or "lock wait timeout" in text or "could not serialize" in text
 
@@ -428,7 +407,7 @@ async def _confirm_once(core: Core, appointment_id: str, slot: Slot, uid: str,
     async with core.uow() as uow:
         confirmed = await uow.appointments.confirm(appointment_id, uid)
         if kill_connection:
-            await _kill_own_connection(core, uow)
+            await uow.kill_connection()
         if not confirmed:
             row = await uow.appointments.get(appointment_id)
             if row is None:
@@ -452,93 +431,6 @@ async def _settle(core: Core, appointment_id: str, status: AppointmentStatus, sy
     except SQLAlchemyError as exc:
         # The row stays pending; the reconciler settles stale pending rows.
         log.error("could not settle appointment", appointment_id=appointment_id, error=type(exc).__name__)
-
-
-async def compensate(core: Core, appointment_id: str, uid: str, call_id: str | None, *,
-                     told_no: bool = False) -> bool:
-    """Cancel the Cal.com booking nobody was told about, with bounded retries.
-
-    The row is moved to `compensated` *before* Cal.com is asked (a compare-and-set against
-    pending/failed): a confirm racing this, a retry's resume or the first attempt after a takeover,
-    then fails instead of telling the caller "gebucht" for a booking about to be cancelled. A row
-    already confirmed with this booking keeps it, unless `told_no`: the confirm's acknowledgement
-    was lost and the caller heard "nicht eingetragen", so the row must not say "gebucht" either.
-    """
-    if not core.settings.compensation_enabled:
-        log.error(ORPHANED, call_id=call_id, appointment_id=appointment_id, calcom_uid=uid, compensation="disabled")
-        return False
-    if not await _fence_for_compensation(core, appointment_id, uid, told_no):
-        log.info("compensation skipped: the booking is confirmed", call_id=call_id,
-                 appointment_id=appointment_id, calcom_uid=uid)
-        return True
-    log.warning(COMPENSATION, call_id=call_id, appointment_id=appointment_id, calcom_uid=uid)
-    for attempt in range(core.settings.compensation_attempts):
-        try:
-            await core.calcom.cancel_booking(uid, "Automatische Stornierung: Buchung nicht bestätigt")
-            COMPENSATIONS.labels("cancelled").inc()
-            await _mark_compensated(core, appointment_id, uid, told_no)
-            return True
-        except CalcomError as exc:
-            log.warning(COMPENSATION, call_id=call_id, appointment_id=appointment_id, attempt=attempt + 1,
-                        error=str(exc))
-            await asyncio.sleep(0.2 * 2**attempt)
-    COMPENSATIONS.labels("failed").inc()
-    log.error(ORPHANED, call_id=call_id, appointment_id=appointment_id, calcom_uid=uid)
-    await _flag_for_reconciler(core, appointment_id, "compensation_failed")
-    return False
-
-
-async def _flag_for_reconciler(core: Core, appointment_id: str, sync_status: str) -> None:
-    """Best effort: the reconciler finds the Cal.com side anyway, the flag only says why."""
-    try:
-        async with core.uow() as uow:
-            row = await uow.appointments.get(appointment_id)
-            if row is not None:
-                row.sync_status = sync_status
-                await uow.commit()
-    except SQLAlchemyError:
-        pass
-
-
-async def _fence_for_compensation(core: Core, appointment_id: str, uid: str, told_no: bool) -> bool:
-    """Claim the row for compensation; False if it is confirmed with this booking and keeps it.
-
-    While the database cannot be reached the booking is cancelled anyway (after a few seconds of
-    retrying): every caller on a compensation path was told "nicht eingetragen"."""
-    sources = [AppointmentStatus.PENDING.value, AppointmentStatus.FAILED.value]
-    for attempt in range(5):
-        try:
-            async with core.uow() as uow:
-                moved = await uow.appointments.move(appointment_id, sources, AppointmentStatus.COMPENSATED,
-                                                    "compensating")
-                if not moved and told_no:
-                    moved = await uow.appointments.move(
-                        appointment_id, (AppointmentStatus.CONFIRMED.value,), AppointmentStatus.COMPENSATED,
-                        "compensating", calcom_uid=uid)
-                row = None if moved else await uow.appointments.get(appointment_id)
-                await uow.commit()
-            return not (row is not None and row.status == AppointmentStatus.CONFIRMED.value and row.calcom_uid == uid)
-        except SQLAlchemyError as exc:
-            log.warning("compensation could not claim the row", appointment_id=appointment_id,
-                        attempt=attempt + 1, error=type(exc).__name__)
-            await asyncio.sleep(0.2 * 2**attempt)
-    return True
-
-
-async def _mark_compensated(core: Core, appointment_id: str, uid: str, told_no: bool) -> None:
-    try:
-        async with core.uow() as uow:
-            if not await uow.appointments.set_sync_status(appointment_id, AppointmentStatus.COMPENSATED, "in_sync"):
-                # Not claimed before the cancel (the database was away): the same claim, now.
-                moved = await uow.appointments.move(
-                    appointment_id, (AppointmentStatus.PENDING.value, AppointmentStatus.FAILED.value),
-                    AppointmentStatus.COMPENSATED, "in_sync")
-                if not moved and told_no:
-                    await uow.appointments.move(appointment_id, (AppointmentStatus.CONFIRMED.value,),
-                                                AppointmentStatus.COMPENSATED, "in_sync", calcom_uid=uid)
-            await uow.commit()
-    except SQLAlchemyError as exc:
-        log.error("could not mark compensated", appointment_id=appointment_id, error=type(exc).__name__)
 
 
 async def _resume(core: Core, ctx: CallContext, service: Service, row: AppointmentRow,
@@ -578,37 +470,3 @@ def _placeholder_email(phone: str) -> str:
     # Cal.com requires an attendee email; phone callers have none.
     digits = "".join(ch for ch in phone if ch.isdigit()) or "unbekannt"
     return f"tel-{digits}@telefon.invalid"
-
-
-async def cancel_in_calcom(core: Core, row_id: str, uid: str | None, call_id: str | None,
-                           timeout_s: float) -> None:
-    """After the DB says cancelled: cancel at Cal.com within what is left of the caller's budget,
-    then keep retrying in the background; what still fails is left for the reconciler."""
-    if not uid:
-        return
-    if await _try_cancel(core, row_id, uid, call_id, timeout_s=timeout_s):
-        return
-    core.spawn(_retry_cancel(core, row_id, uid, call_id))
-
-
-async def _try_cancel(core: Core, row_id: str, uid: str, call_id: str | None, timeout_s: float) -> bool:
-    try:
-        await core.calcom.cancel_booking(uid, "Vom Kunden telefonisch storniert", timeout_s=timeout_s)
-        CALCOM_CALLS.labels("cancel", "ok").inc()
-        return True
-    except CalcomError as exc:
-        CALCOM_CALLS.labels("cancel", type(exc).__name__).inc()
-        log.warning("Cal.com cancel failed", call_id=call_id, appointment_id=row_id, error=str(exc))
-        return False
-
-
-async def _retry_cancel(core: Core, row_id: str, uid: str, call_id: str | None) -> None:
-    for attempt in range(core.settings.compensation_attempts):
-        await asyncio.sleep(0.2 * 2**attempt)
-        if await _try_cancel(core, row_id, uid, call_id, timeout_s=core.settings.calcom_timeout_s):
-            return
-    log.error("Cal.com cancel failed, reconciler will retry", call_id=call_id, appointment_id=row_id)
-    await _flag_for_reconciler(core, row_id, "cancel_failed")
-
-
-__all__ = ["Booked", "book_slot", "cancel_in_calcom", "check_bookable", "compensate"]

@@ -14,9 +14,9 @@ from typing import Any
 
 from booking_core.adapters.orm import ServiceRow
 from booking_core.domain.model import SALON, BookingRefused, Service, check_resources
+from booking_core.language.matching import ServiceMatch, ServiceMatcher
 from booking_core.observability import SERVICE_EXTRACTED, log
 from booking_core.service_layer.unit_of_work import UnitOfWork
-from booking_core.service_matching import ServiceMatch, ServiceMatcher
 
 MATCH_CACHE_SIZE = 4096
 

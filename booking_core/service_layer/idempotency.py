@@ -23,32 +23,20 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.orm import FunctionCallRow
-from booking_core.bootstrap import Core
 from booking_core.observability import log
 from booking_core.schemas import FunctionAnswer
+from booking_core.service_layer.core import Core
 
 MUTATING = frozenset({"book_appointment", "cancel_appointment", "reschedule_appointment"})
 # Retell retries within its tool timeout (seconds, twice); a repeat later than this is the
 # caller's own, even with nothing in between (the appointment may have changed in another call).
 RETRY_WINDOW_S = 120.0
 
-# Core statements, built once: every mutating call runs them, and the ORM's unit of work cost more
-# CPU than the database took to run them.
-_CALLS = cast(Table, FunctionCallRow.__table__)
-_C = _CALLS.c
-_CLAIM = insert(_CALLS)
-_LATEST = (select(_C.key, _C.request_key, _C.seq, _C.created_at)
-           .where(_C.call_id == bindparam("call_id"), _C.seq.is_not(None))
-           .order_by(_C.seq.desc(), _C.created_at.desc()).limit(1))
-_MINE = (_C.key == bindparam("stored_key"), _C.owner == bindparam("stored_owner"))
-_STORE = update(_CALLS).where(*_MINE).values(status=bindparam("new_status"), response=bindparam("answer"))
-_RENEW = update(_CALLS).where(*_MINE, _C.status == "in_progress").values(lease_until=bindparam("until"))
 # Answers finishing within this window are stored in one transaction; a retry arriving meanwhile
 # finds its claim open and waits for it (it polls every 50 ms for up to 1.2 s).
 STORE_BATCH_S = 0.005
@@ -132,10 +120,9 @@ async def _renew(core: Core, key: str, owner: str, lease: timedelta) -> None:
         await asyncio.sleep(lease.total_seconds() / 3)
         try:
             async with core.uow() as uow:
-                result = await uow.session.execute(_RENEW, {"stored_key": key, "stored_owner": owner,
-                                                            "until": _utcnow() + lease})
+                renewed = await uow.function_calls.renew(key, owner, _utcnow() + lease)
                 await uow.commit()
-            if not result.rowcount:  # type: ignore[attr-defined]
+            if not renewed:
                 return  # taken over: the other attempt owns it now
         except SQLAlchemyError as exc:
             log.warning("idempotency lease not renewed", error=type(exc).__name__)
@@ -145,8 +132,8 @@ async def _give_back(core: Core, key: str, owner: str) -> None:
     """The attempt raised: nothing was answered, so the next try must run, not wait for a lease."""
     with contextlib.suppress(SQLAlchemyError):
         async with core.uow() as uow:
-            await uow.session.execute(_STORE, {"stored_key": key, "stored_owner": owner,
-                                               "new_status": "retryable", "answer": None})
+            await uow.function_calls.store([{"stored_key": key, "stored_owner": owner,
+                                             "new_status": "retryable", "answer": None}])
             await uow.commit()
 
 
@@ -158,7 +145,7 @@ async def _store_batch(core: Core) -> None:
     core.answers_to_store.clear()
     try:
         async with core.uow() as uow:
-            await uow.session.execute(_STORE, [_stored_answer(key, owner, answer) for key, owner, _, answer in batch])
+            await uow.function_calls.store([_stored_answer(key, owner, answer) for key, owner, _, answer in batch])
             await uow.commit()
     except SQLAlchemyError as exc:
         log.warning("idempotency answers not stored", call_ids=[call_id for _, _, call_id, _ in batch],
@@ -187,14 +174,14 @@ async def _claim(core: Core, request_key: str, call_id: str, name: str, lease: t
             # One transaction and one connection for the read and the claim: every mutating call
             # pays for it before anything else happens.
             async with core.uow() as uow:
-                latest = (await uow.session.execute(_LATEST, {"call_id": call_id})).first()
+                latest = await uow.function_calls.latest(call_id)
                 now = _utcnow()
                 if (not fresh and latest is not None and latest.request_key == request_key
                         and latest.created_at >= now - timedelta(seconds=RETRY_WINDOW_S)):
                     return latest.key, False
                 seq = 0 if latest is None else int(latest.seq) + 1
                 key = invocation_key(request_key, seq)
-                await uow.session.execute(_CLAIM, {
+                await uow.function_calls.claim({
                     "key": key, "call_id": call_id, "name": name, "status": "in_progress",
                     "lease_until": now + lease, "request_key": request_key, "seq": seq, "owner": owner,
                     "created_at": now})
@@ -207,15 +194,11 @@ async def _claim(core: Core, request_key: str, call_id: str, name: str, lease: t
 
 async def _stored(core: Core, key: str) -> FunctionCallRow | None:
     async with core.uow() as uow:
-        return await uow.session.get(FunctionCallRow, key)
+        return await uow.function_calls.get(key)
 
 
 async def _take_over(core: Core, key: str, seen: FunctionCallRow, lease: timedelta, owner: str) -> bool:
     async with core.uow() as uow:
-        result = await uow.session.execute(update(FunctionCallRow).where(
-            FunctionCallRow.key == key, FunctionCallRow.status == seen.status,
-            FunctionCallRow.lease_until == seen.lease_until,
-            (FunctionCallRow.owner == seen.owner) if seen.owner is not None else FunctionCallRow.owner.is_(None),
-        ).values(status="in_progress", response=None, owner=owner, lease_until=_utcnow() + lease))
+        taken = await uow.function_calls.take_over(key, seen, owner, _utcnow() + lease)
         await uow.commit()
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return taken

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import DBAPIError, IntegrityError, SQLAlchemyError
 
 from booking_core.adapters.calcom import CalcomBooking, CalcomClient, CalcomError
-from booking_core.bootstrap import Core
 from booking_core.domain.model import AppointmentStatus, Slot, from_utc_naive
 from booking_core.observability import ORPHANED, log
+from booking_core.service_layer.core import Core
 
 CONFIRMED = AppointmentStatus.CONFIRMED.value
 RESCHEDULED = AppointmentStatus.RESCHEDULED.value
@@ -66,9 +66,9 @@ async def confirm_move(core: Core, new_id: str, old_id: str, old_uid: str | None
 async def _confirm_move_once(core: Core, new_id: str, old_id: str, old_uid: str | None, slot: Slot, uid: str,
                              closed_by_key: str | None) -> None:
     async with core.uow() as uow:
-        left = await uow.appointments.compare_and_set(
-            old_id, {"status": CONFIRMED, "calcom_uid": old_uid},
-            status=RESCHEDULED, confirmed_start=None, closed_by_key=closed_by_key)
+        left = await uow.appointments.transition(
+            old_id, AppointmentStatus.RESCHEDULED, expected={"status": CONFIRMED, "calcom_uid": old_uid},
+            confirmed_start=None, closed_by_key=closed_by_key)
         if not left:
             old = await uow.appointments.get(old_id)
             if old is None or old.status != RESCHEDULED:

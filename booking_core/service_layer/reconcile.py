@@ -33,9 +33,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from booking_core.adapters import leases
 from booking_core.adapters.calcom import CalcomBooking, CalcomError
 from booking_core.adapters.orm import AppointmentRow
-from booking_core.bootstrap import Core
 from booking_core.domain.model import AppointmentStatus
 from booking_core.observability import ORPHANED, RECONCILE_ACTIONS, log
+from booking_core.service_layer.core import Core
 from booking_core.service_layer.unknown_outcome import (
     UNKNOWN,
     SettleRule,

@@ -27,7 +27,6 @@ from booking_core.adapters.calcom import (
 )
 from booking_core.adapters.locks import LockBusy, LockUnavailable
 from booking_core.adapters.orm import AppointmentRow
-from booking_core.bootstrap import Core
 from booking_core.domain.model import (
     AppointmentStatus,
     BookingRefused,
@@ -37,7 +36,6 @@ from booking_core.domain.model import (
 )
 from booking_core.observability import BOOKINGS, CALCOM_CALLS, LOCK_FAILED, log
 from booking_core.service_layer import unknown_outcome
-from booking_core.service_layer.availability import alternatives
 from booking_core.service_layer.booking import (
     LOOKUP_RESERVE_S,
     MIN_CREATE_TIMEOUT_S,
@@ -50,6 +48,7 @@ from booking_core.service_layer.booking import (
     _write_intent,
 )
 from booking_core.service_layer.context import CallContext
+from booking_core.service_layer.core import Core
 from booking_core.service_layer.moves import (
     DB_ERRORS,
     MoveConflict,
@@ -86,12 +85,10 @@ async def move_appointment(core: Core, ctx: CallContext, service: Service, old: 
         async with core.lock.hold(slot.lock_keys(core.settings.lock_cell_minutes), on_busy=held_by_someone):
             return await _move_locked(core, ctx, service, old, slot, customer_name, customer_phone, deadline)
     except _SlotHeld:
-        await _refuse_taken(core, ctx, service, slot)
+        _refuse_taken()
     except LockBusy:
         log.info(LOCK_FAILED, call_id=ctx.call_id, resource=slot.resource, start=start.isoformat())
-        alts = await alternatives(core, service, start, ctx.now, exclude=start,
-                                  timeout_s=ctx.left(core.settings.calcom_budget_s, 0.2))
-        raise BookingRefused("lock_busy", alternatives=alts) from None
+        raise BookingRefused("lock_busy") from None  # the handler offers alternatives
     except LockUnavailable as exc:
         log.error(LOCK_FAILED, call_id=ctx.call_id, reason=str(exc), lock="unavailable")
         raise BookingRefused("lock_unavailable") from None

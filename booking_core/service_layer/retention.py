@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from booking_core.adapters.repository import PRUNABLE, RetentionRepository
-from booking_core.bootstrap import Core
 from booking_core.observability import log
+from booking_core.service_layer.core import Core
 
 
 @dataclass

@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from booking_core.bootstrap import Core
 from booking_core.service_layer.catalog import service_from_event_type, upsert_services
+from booking_core.service_layer.core import Core
 
 
 async def sync_from_calcom(core: Core) -> tuple[int, int]:

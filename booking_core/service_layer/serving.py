@@ -12,8 +12,8 @@ import uuid
 from sqlalchemy.exc import SQLAlchemyError
 
 from booking_core.adapters import leases
-from booking_core.bootstrap import Core
 from booking_core.observability import log
+from booking_core.service_layer.core import Core
 
 HEARTBEAT_S = 10.0
 PREFIX = "serving:"

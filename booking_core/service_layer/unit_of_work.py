@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from types import TracebackType
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from booking_core.adapters.repository import (
     AppointmentRepository,
     CallRepository,
     CustomerRepository,
+    FunctionCallRepository,
     ServiceRepository,
 )
 
@@ -39,6 +41,7 @@ class UnitOfWork:
         self.customers = CustomerRepository(self.session)
         self.appointments = AppointmentRepository(self.session)
         self.calls = CallRepository(self.session)
+        self.function_calls = FunctionCallRepository(self.session)
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -62,3 +65,19 @@ class UnitOfWork:
 
     async def rollback(self) -> None:
         await self.session.rollback()
+
+    async def kill_connection(self) -> None:
+        """Test hook: the server drops this transaction's connection (pg_terminate_backend / KILL)
+        between the confirm's UPDATE and its COMMIT, as a failover or an operator would."""
+        engine = self.session.bind
+        assert isinstance(engine, AsyncEngine)
+        dialect = engine.dialect.name
+        if dialect == "postgresql":
+            pid, kill = await self.session.scalar(text("SELECT pg_backend_pid()")), "SELECT pg_terminate_backend(:pid)"
+        elif dialect in ("mysql", "mariadb"):
+            pid, kill = await self.session.scalar(text("SELECT CONNECTION_ID()")), "KILL :pid"
+        else:
+            raise DBAPIError("COMMIT", {}, Exception("injected: SQLite has no connection to kill"))
+        async with engine.connect() as admin:
+            await admin.execute(text(kill), {"pid": int(pid)})
+            await admin.commit()

@@ -17,10 +17,10 @@ from datetime import UTC, timedelta
 from booking_core.adapters.calcom import CalcomBooking, CalcomError
 from booking_core.adapters.leases import utcnow
 from booking_core.adapters.orm import AppointmentRow
-from booking_core.bootstrap import Core
 from booking_core.domain.model import AppointmentStatus
 from booking_core.observability import COMPENSATION, ORPHANED, RECONCILE_ACTIONS, log
 from booking_core.service_layer import moves
+from booking_core.service_layer.core import Core
 
 PENDING = AppointmentStatus.PENDING.value
 UNKNOWN = "unknown"
@@ -117,8 +117,8 @@ async def _recheck_move(core: Core, row: AppointmentRow, rule: SettleRule) -> st
         return await _absent(core, row, rule)
     if row.sync_status == UNKNOWN:
         async with core.uow() as uow:
-            claimed = await uow.appointments.compare_and_set(
-                row.id, _as_read(row), status=AppointmentStatus.COMPENSATED.value, sync_status="in_sync",
+            claimed = await uow.appointments.transition(
+                row.id, AppointmentStatus.COMPENSATED, expected=_as_read(row), sync_status="in_sync",
                 recheck_at=None, calcom_uid=found.uid)
             await uow.commit()
         if not claimed:
@@ -130,8 +130,8 @@ async def _recheck_move(core: Core, row: AppointmentRow, rule: SettleRule) -> st
     except (moves.MoveConflict, moves.MoveLost) as exc:
         log.error("recorded move cannot be finished", appointment_id=row.id, error=str(exc))
         async with core.uow() as uow:
-            await uow.appointments.compare_and_set(row.id, _as_read(row), status=AppointmentStatus.FAILED.value,
-                                                   sync_status="in_sync", recheck_at=None)
+            await uow.appointments.transition(row.id, AppointmentStatus.FAILED, expected=_as_read(row),
+                                              sync_status="in_sync", recheck_at=None)
             await uow.commit()
         await moves.move_back(core, old.id, old.calcom_uid, found.uid)
         return AppointmentStatus.FAILED.value
@@ -143,8 +143,8 @@ async def _absent(core: Core, row: AppointmentRow, rule: SettleRule) -> str:
     checks = row.absent_checks + 1
     if checks >= rule.absent_checks and row.created_at <= utcnow() - rule.after:
         async with core.uow() as uow:
-            settled = await uow.appointments.compare_and_set(
-                row.id, _as_read(row), status=AppointmentStatus.FAILED.value, sync_status="in_sync",
+            settled = await uow.appointments.transition(
+                row.id, AppointmentStatus.FAILED, expected=_as_read(row), sync_status="in_sync",
                 recheck_at=None, absent_checks=checks)
             await uow.commit()
         if settled:
@@ -161,8 +161,8 @@ async def claim_and_cancel(core: Core, row: AppointmentRow, uid: str, reason: st
     claim (and nothing is cancelled) or is refused after it: never a cancelled booking under a
     confirmed row."""
     async with core.uow() as uow:
-        claimed = await uow.appointments.compare_and_set(
-            row.id, _as_read(row), status=AppointmentStatus.COMPENSATED.value,
+        claimed = await uow.appointments.transition(
+            row.id, AppointmentStatus.COMPENSATED, expected=_as_read(row),
             sync_status="compensation_failed", recheck_at=None, confirmed_start=None)
         await uow.commit()
     if not claimed:

@@ -13,7 +13,7 @@ import httpx
 
 from booking_core.adapters.calcom import CalcomClient
 from booking_core.adapters.orm import AppointmentRow, ServiceRow
-from booking_core.bootstrap import Core, bootstrap
+from booking_core.bootstrap import RunningCore, bootstrap
 from booking_core.config import Settings
 
 START = datetime(2031, 3, 4, 9, 0)
@@ -74,14 +74,14 @@ class FakeCalcom:
                                          "pagination": {"hasNextPage": page + 1 < len(self.pages)}})
 
 
-def core_with(database_url: str, calcom: FakeCalcom, **settings: Any) -> Core:
+def core_with(database_url: str, calcom: FakeCalcom, **settings: Any) -> RunningCore:
     core = bootstrap(Settings(database_url=database_url, **settings))
     core.calcom = CalcomClient("http://calcom.test", "cal_x", timeout_s=core.settings.calcom_timeout_s,
                                transport=httpx.MockTransport(calcom.handler))
     return core
 
 
-async def add_row(core: Core, status: str, uid: str | None, *, sync_status: str = "in_sync",
+async def add_row(core: RunningCore, status: str, uid: str | None, *, sync_status: str = "in_sync",
                   updated_at: datetime = datetime(2020, 1, 1), created_at: datetime = datetime(2020, 1, 1),
                   start: datetime = START, recheck_at: datetime | None = None, **columns: Any) -> str:
     appointment_id = str(uuid.uuid4())
@@ -101,7 +101,7 @@ async def add_row(core: Core, status: str, uid: str | None, *, sync_status: str 
     return appointment_id
 
 
-async def read_row(core: Core, appointment_id: str) -> AppointmentRow:
+async def read_row(core: RunningCore, appointment_id: str) -> AppointmentRow:
     async with core.uow() as uow:
         row = await uow.appointments.get(appointment_id)
     assert row is not None

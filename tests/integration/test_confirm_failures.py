@@ -17,10 +17,12 @@ from booking_core.adapters.calcom import CalcomClient
 from booking_core.adapters.migrations import upgrade
 from booking_core.adapters.orm import ServiceRow
 from booking_core.adapters.repository import AppointmentRepository
-from booking_core.bootstrap import Core, bootstrap
+from booking_core.bootstrap import RunningCore, bootstrap
 from booking_core.config import Settings
 from booking_core.domain.model import AppointmentStatus, BookingRefused, Service, Slot
+from booking_core.schemas import FunctionArgs
 from booking_core.service_layer import booking as booking_module
+from booking_core.service_layer import handlers
 from booking_core.service_layer.booking import book_slot
 from booking_core.service_layer.context import CallContext
 
@@ -60,7 +62,7 @@ class FakeCalcom:
         return httpx.Response(404, json={"status": "error", "error": {"message": "not here"}})
 
 
-async def _core(database_url: str, calcom: FakeCalcom) -> tuple[Core, Service]:
+async def _core(database_url: str, calcom: FakeCalcom) -> tuple[RunningCore, Service]:
     core = bootstrap(Settings(database_url=database_url))
     await core.calcom.aclose()
     core.calcom = CalcomClient("http://calcom.test", "cal_x", transport=httpx.MockTransport(calcom.handler))
@@ -78,7 +80,7 @@ def _ctx() -> CallContext:
                        now=START - timedelta(days=1), idempotency_key=uuid.uuid4().hex, first_attempt=True)
 
 
-async def _rows(core: Core) -> list[tuple[str, str | None]]:
+async def _rows(core: RunningCore) -> list[tuple[str, str | None]]:
     async with core.uow() as uow:
         from sqlalchemy import select
 
@@ -131,7 +133,7 @@ async def test_a_confirm_fenced_out_by_a_takeover_compensates_instead_of_confirm
     core, service = await _core(database_url, calcom)
     confirm_once = booking_module._confirm_once
 
-    async def after_takeover(core: Core, appointment_id: str, *args: Any, **kwargs: Any) -> None:
+    async def after_takeover(core: RunningCore, appointment_id: str, *args: Any, **kwargs: Any) -> None:
         async with core.uow() as uow:
             await uow.appointments.move(appointment_id, ("pending",), AppointmentStatus.FAILED, "unknown")
             await uow.commit()
@@ -172,10 +174,12 @@ async def test_alternatives_are_looked_up_after_the_slot_lock_is_released(
             held_while_looking.append(False)  # got the lock at once: nobody held it
         return []
 
-    monkeypatch.setattr(booking_module, "alternatives", alternatives)
+    monkeypatch.setattr(handlers, "alternatives", alternatives)
+    args = FunctionArgs(service=service.name, date_time=START.isoformat(), customer_name="Eva")
     with pytest.raises(BookingRefused) as refusal:
-        await book_slot(core, _ctx(), service, START, "Eva", "+4915100000001")
+        await handlers.book_appointment(core, _ctx(), args)
     assert refusal.value.code == "slot_taken"
+    assert refusal.value.data["alternatives"] == []
     assert held_while_looking == [False]
     await core.drain()
     await core.aclose()

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from booking_core.adapters.migrations import upgrade
 from booking_core.adapters.orm import ServiceRow
-from booking_core.bootstrap import Core, bootstrap
+from booking_core.bootstrap import RunningCore, bootstrap
 from booking_core.config import Settings
 from booking_core.domain.model import Slot
 from booking_core.service_layer.booking import confirm_intent
@@ -32,7 +32,7 @@ def database_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
-async def _pending(core: Core) -> str:
+async def _pending(core: RunningCore) -> str:
     appointment_id = str(uuid.uuid4())
     async with core.uow() as uow:
         uow.services.add(ServiceRow(name="Damenschnitt", aliases=[], duration_min=60, resource="host:101",

@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select
 
 from booking_core.adapters.migrations import upgrade
 from booking_core.adapters.orm import CallEventRow, CallRow, FunctionCallRow
-from booking_core.bootstrap import Core, bootstrap
+from booking_core.bootstrap import RunningCore, bootstrap
 from booking_core.config import Settings
 from booking_core.entrypoints.app import create_app
 from booking_core.service_layer.retention import prune
@@ -29,7 +29,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-async def _fill(core: Core) -> None:
+async def _fill(core: RunningCore) -> None:
     now = _utcnow()
     calls, events, answers = [], [], []
     for i in range(EXPECTED["calls"][0] + EXPECTED["calls"][1]):
@@ -55,14 +55,14 @@ async def _fill(core: Core) -> None:
         await uow.commit()
 
 
-async def _counts(core: Core) -> dict[str, int]:
+async def _counts(core: RunningCore) -> dict[str, int]:
     async with core.uow() as uow:
         return {table: int(await uow.session.scalar(select(func.count()).select_from(row)) or 0)
                 for table, row in (("function_calls", FunctionCallRow), ("call_events", CallEventRow),
                                    ("calls", CallRow))}
 
 
-def _core(url: str, **settings: object) -> Core:
+def _core(url: str, **settings: object) -> RunningCore:
     return bootstrap(Settings(database_url=url, reconcile_interval_s=0, retention_interval_s=0, **settings))
 
 

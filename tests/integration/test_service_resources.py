@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from booking_core.adapters.migrations import upgrade
-from booking_core.bootstrap import Core, bootstrap
+from booking_core.bootstrap import RunningCore, bootstrap
 from booking_core.config import Settings
 from booking_core.domain.model import MixedResources, check_resources
 from booking_core.service_layer.catalog import upsert_services
@@ -19,7 +19,7 @@ def database_url(sqlite_url: str) -> str:
     return sqlite_url
 
 
-async def _resources(core: Core) -> dict[str, str]:
+async def _resources(core: RunningCore) -> dict[str, str]:
     async with core.uow() as uow:
         return {row.name: row.resource for row in await uow.services.all()}
 

@@ -1,6 +1,6 @@
 """The replay host for tests: the core app in the test process, under the same cassette context.
 
-`callsim replay` starts `python -m booking_core.adapters.cassette` as a subprocess; that costs a
+`callsim replay` starts `python -m replay.serve` as a subprocess; that costs a
 cold interpreter per cassette. Here the app runs in-process behind httpx's ASGI transport, with
 the very same `cassette_context`, settings and signing, so one test per cassette stays cheap. The
 subprocess path has its own tests (test_replay_cli.py).
@@ -16,12 +16,12 @@ from pathlib import Path
 
 import httpx
 
-from booking_core.adapters.cassette import CassetteSettings, cassette_context
 from booking_core.adapters.migrations import upgrade
 from booking_core.config import Settings
 from booking_core.entrypoints.app import create_app
-from harness.cassette_files import Recording
-from harness.replay import REPLAY_CALCOM_KEY, REPLAY_RETELL_KEY, ReplayedCore
+from replay.cassette import CassetteSettings, calcom_transport, cassette_context
+from replay.files import Recording
+from replay.play import REPLAY_CALCOM_KEY, REPLAY_RETELL_KEY, ReplayedCore
 
 
 @asynccontextmanager
@@ -43,7 +43,7 @@ async def core_in_process(recording: Recording) -> AsyncIterator[ReplayedCore]:
         options = CassetteSettings(calcom_cassette=recording.calcom_path, calcom_cassette_mode="replay")
         with cassette_context(settings, options) as session:
             assert session is not None
-            app = create_app(settings)
+            app = create_app(settings, calcom_transport=calcom_transport(session))
             async with app.router.lifespan_context(app), httpx.AsyncClient(
                     transport=httpx.ASGITransport(app=app), base_url="http://core.replay") as client:
                 core = ReplayedCore(client)

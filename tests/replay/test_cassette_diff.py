@@ -6,7 +6,7 @@ import json
 
 from rich.console import Console
 
-from harness.cassette_diff import answer_view, compare, render
+from replay.diff import answer_view, compare, render
 
 BOOKED = "Ihr Termin für Herrenschnitt am Dienstag, 1. Dezember um 10 Uhr ist gebucht."
 CANCELLED = "Ihr Termin für Herrenschnitt am Dienstag, 1. Dezember um 10 Uhr ist storniert."

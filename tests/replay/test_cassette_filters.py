@@ -7,7 +7,7 @@ import json
 import pytest
 from vcr.request import Request
 
-from booking_core.adapters.cassette import Scrubber, json_body
+from replay.filters import Scrubber, json_body
 
 CALLER = "+4915112345678"
 

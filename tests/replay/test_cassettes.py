@@ -19,11 +19,12 @@ from rich.console import Console
 from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serializers import yamlserializer
 
-from booking_core.adapters.cassette import CALCOM_FILE, FAILURE_STATUS
-from booking_core.adapters.cassette.filters import REDACTED
-from harness.cassette_diff import render
-from harness.cassette_files import CALLER_FILE, open_recording
-from harness.replay import replay_recording
+from replay.cassette import CALCOM_FILE
+from replay.diff import render
+from replay.failures import FAILURE_STATUS
+from replay.files import CALLER_FILE, open_recording
+from replay.filters import REDACTED
+from replay.play import replay_recording
 from tests.replay.core_in_process import core_in_process
 
 CASSETTES = Path(__file__).resolve().parents[1] / "cassettes"

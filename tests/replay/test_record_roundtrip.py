@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.cassette_files import open_recording
-from harness.record import record_scenario
 from harness.scenario import Scenario
+from replay.files import open_recording
+from replay.record import record_scenario
 from tests.replay.test_replay_cli import replay
 
 # Defined here, not taken from scenarios/: the test is about recording, not about that catalogue.

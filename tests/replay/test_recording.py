@@ -23,10 +23,13 @@ from starlette.routing import Route
 from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serializers import yamlserializer
 
-from booking_core.adapters.cassette import CALCOM_FILE, CallTagging, Scrubber, cassette_session
-from harness.cassette_files import CALLER_FILE
-from harness.cassette_proxy import proxy_app
 from harness.stack import free_port
+from replay.calls import CallTagging
+from replay.cassette import CALCOM_FILE
+from replay.files import CALLER_FILE
+from replay.filters import Scrubber
+from replay.proxy import proxy_app
+from replay.session import cassette_session
 
 CALLER = "+4915112345678"
 

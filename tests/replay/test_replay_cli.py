@@ -1,7 +1,7 @@
 """`callsim replay` as an engineer runs it: the core as a subprocess under the cassette, offline.
 
 The second test changes the core's German "slot taken" sentence without touching the source: it
-copies booking_core into a temporary folder, redefines `messages.slot_taken` there, and runs the
+copies booking_core into a temporary folder, redefines `phrases.slot_taken` there, and runs the
 replay with PYTHONPATH pointing at the copy (and the working folder elsewhere, so the copy wins).
 """
 
@@ -21,7 +21,7 @@ CASSETTES = ROOT / "tests" / "cassettes"
 HAPPY = CASSETTES / "book-herrenschnitt"
 SLOT_TAKEN = CASSETTES / "slot-taken-dann-um-vier"
 CHANGED_SENTENCE = "Der Wunschtermin ist weg."
-# Appended to the copied messages.py: later definitions win, whatever the original wording is.
+# Appended to the copied phrases.py: later definitions win, whatever the original wording is.
 REDEFINITION = f'''
 
 def slot_taken(alternatives):
@@ -32,7 +32,7 @@ def slot_taken(alternatives):
 def replay(*args: str, cwd: Path, pythonpath: Path | None = None) -> subprocess.CompletedProcess[str]:
     mounted = any(command.name == "replay" for command in callsim_app.registered_commands)
     command = ([sys.executable, "-m", "callsim", "replay"] if mounted else
-               [sys.executable, "-c", "import typer; from harness.replay import replay_command; "
+               [sys.executable, "-c", "import typer; from replay.play import replay_command; "
                                       "typer.run(replay_command)"])
     env = {**os.environ, "COLUMNS": "240", "NO_COLOR": "1"}
     if pythonpath is not None:
@@ -52,8 +52,8 @@ def test_a_recorded_call_replays_identically_offline(tmp_path: Path) -> None:
 def test_a_changed_slot_taken_sentence_is_a_readable_diff_and_exit_1(tmp_path: Path) -> None:
     code = tmp_path / "code"
     shutil.copytree(ROOT / "booking_core", code / "booking_core", ignore=shutil.ignore_patterns("__pycache__"))
-    messages = code / "booking_core" / "domain" / "messages.py"
-    messages.write_text(messages.read_text(encoding="utf-8") + REDEFINITION, encoding="utf-8")
+    phrases = code / "booking_core" / "language" / "phrases.py"
+    phrases.write_text(phrases.read_text(encoding="utf-8") + REDEFINITION, encoding="utf-8")
 
     done = replay(str(SLOT_TAKEN), cwd=tmp_path, pythonpath=code)
 

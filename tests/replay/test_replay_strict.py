@@ -11,9 +11,9 @@ from typing import Any
 from vcr.persisters.filesystem import FilesystemPersister
 from vcr.serializers import yamlserializer
 
-from booking_core.adapters.cassette import CALCOM_FILE
-from harness.cassette_files import open_recording
-from harness.replay import ReplayResult, replay_recording
+from replay.cassette import CALCOM_FILE
+from replay.files import open_recording
+from replay.play import ReplayResult, replay_recording
 from tests.replay.core_in_process import core_in_process
 
 HAPPY = Path(__file__).resolve().parents[1] / "cassettes" / "book-herrenschnitt"

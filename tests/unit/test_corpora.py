@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from booking_core.bench_matching import (
+from booking_core.language.bench import (
     BERLIN,
     DATE_TARGET,
     SERVICE_TARGETS,

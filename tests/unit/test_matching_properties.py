@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from booking_core.bench_matching import BERLIN, load
-from booking_core.german_time import parse_when
-from booking_core.service_matching import ServiceMatcher
+from booking_core.language.bench import BERLIN, load
+from booking_core.language.matching import ServiceMatcher
+from booking_core.language.when import parse_when
 
 CATALOG: list[str] = load("service_utterances.yaml")["catalog"]
 MATCHER = ServiceMatcher(CATALOG)

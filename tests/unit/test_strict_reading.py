@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from booking_core.bench_matching import load
-from booking_core.domain import messages
-from booking_core.german_holidays import ClosedDays
-from booking_core.german_text import fold
-from booking_core.german_time import parse_when
-from booking_core.service_matching import ServiceMatcher
+from booking_core.language import phrases
+from booking_core.language.bench import load
+from booking_core.language.holidays import ClosedDays
+from booking_core.language.matching import ServiceMatcher
+from booking_core.language.text import fold
+from booking_core.language.when import parse_when
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=BERLIN)  # a Tuesday
@@ -51,7 +51,7 @@ def test_impossible_days_and_hours_are_named_in_the_question(text: str, reason: 
                                                              message: str) -> None:
     found = parse_when(text, now=NOW)
     assert found is not None and not found.date and found.unclear == reason
-    assert messages.unparseable_time(found.unclear, found.said) == message
+    assert phrases.unparseable_time(found.unclear, found.said) == message
 
 
 @pytest.mark.parametrize("text", [
@@ -102,7 +102,7 @@ def test_relative_named_and_regional_forms(text: str, day: date, at: time | None
 def test_the_question_back_names_what_was_unclear(text: str, question: str) -> None:
     found = parse_when(text, now=NOW)
     assert found is not None and found.unclear
-    assert messages.unparseable_time(found.unclear, found.said) == question
+    assert phrases.unparseable_time(found.unclear, found.said) == question
 
 
 def test_parts_of_next_week_are_a_stretch_of_days() -> None:

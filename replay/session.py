@@ -28,13 +28,13 @@ from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 from vcr.request import Request as VcrRequest
 from vcr.util import read_body
 
-from booking_core.adapters.cassette.failures import (
+from replay.failures import (
     as_vcr_request,
     failure_interaction,
     is_recorded_failure,
     raise_recorded_failure,
 )
-from booking_core.adapters.cassette.filters import (
+from replay.filters import (
     SECRET_HEADERS,
     SECRET_QUERY,
     FreshIds,

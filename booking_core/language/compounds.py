@@ -2,7 +2,7 @@
 
 German glues nouns together and inflects verbs around their stems, so a matcher that only knows
 "Tönung" and "schnitt" must still read "Tönungen", "geschnitten" and "Kinderhaarschnitt". The
-segmenter finds the cheapest cut of a word (already a `german_text.key`) into known stems, linking
+segmenter finds the cheapest cut of a word (already a `text.key`) into known stems, linking
 letters (Hochzeit-s-frisur), an inflection ending and a participle prefix. Unknown chunks are
 allowed only when asked for (service names may contain words no lexicon knows).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from booking_core.german_text import key
+from booking_core.language.text import key
 
 # Endings keyed like the stems they follow ("ungen" for Tönungen, "t" for gefärbt).
 _ENDINGS = frozenset(key(e) for e in (

@@ -3,7 +3,7 @@
 Movable feasts and each state's public holidays come from the `holidays` package (its German
 calendar, `holidays/countries/germany.py`, names them in German with `language="de"`); the few
 named days that are no public holiday anywhere (Heiligabend, Silvester, Rosenmontag …) are
-added here. Words arrive folded (`german_text.fold`).
+added here. Words arrive folded (`text.fold`).
 """
 
 from __future__ import annotations

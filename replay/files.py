@@ -18,12 +18,8 @@ from urllib.parse import urlsplit
 from vcr.persisters.filesystem import CassetteNotFoundError, FilesystemPersister
 from vcr.serializers import yamlserializer
 
-from booking_core.adapters.cassette import (
-    CALCOM_FILE,
-    ELAPSED_HEADER,
-    FAILURE_HEADER,
-    FAILURE_STATUS,
-)
+from replay.cassette import CALCOM_FILE
+from replay.failures import ELAPSED_HEADER, FAILURE_HEADER, FAILURE_STATUS
 
 CALLER_FILE = "caller.yaml"
 
@@ -109,7 +105,7 @@ def open_recording(path: Path) -> Recording:
     requests, responses, metadata = _load(caller)
     if not calcom.is_file():
         raise CassetteError(f"{calcom}: missing — the core's side was not recorded (run the core as "
-                            f"`python -m booking_core.adapters.cassette` with CALCOM_CASSETTE set)")
+                            f"`python -m replay.serve` with CALCOM_CASSETTE set)")
     calcom_requests, _, calcom_metadata = _load(calcom)
     base = calcom_metadata.get("calcom_base_url")
     if not base and calcom_requests:

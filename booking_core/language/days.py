@@ -1,6 +1,6 @@
 """Which day a caller means: "übermorgen", "nächste Woche Mittwoch", "am dritten Dezember".
 
-Words arrive folded (`german_text.fold`); the rules are documented in `german_time`.
+Words arrive folded (`text.fold`); the rules are documented in `when`.
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from booking_core.german_holidays import HOLIDAY_WORDS, VAGUE_DAYS, named_in, read_named_day
-from booking_core.german_numbers import cardinal, ordinal
+from booking_core.language.holidays import HOLIDAY_WORDS, VAGUE_DAYS, named_in, read_named_day
+from booking_core.language.numbers import cardinal, ordinal
 
 _Day = date  # a class below has a field named `date`
 

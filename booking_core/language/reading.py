@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from booking_core.german_compounds import Piece, Segmenter
-from booking_core.german_text import fold, key
-from booking_core.service_lexicon import (
+from booking_core.language.compounds import Piece, Segmenter
+from booking_core.language.lexicon import (
     CANCELLATION_STEMS,
     CLAUSE_BREAKS,
     FUNCTION_WORDS,
@@ -27,6 +26,7 @@ from booking_core.service_lexicon import (
     NEGATIONS,
     RELATION_MARKERS,
 )
+from booking_core.language.text import fold, key
 
 FOREIGN = "foreign"  # concept of services this catalog does not sell
 _TOKEN = re.compile(r"[^\W_]+|[.,;:!?]")

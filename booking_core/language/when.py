@@ -50,11 +50,11 @@ More forms
   are Mo–Di, Mi–Do, Fr–Sa of that week (`days`; `date` is the first of them);
   "(über)nächstes Wochenende" its Saturday.
 - Named days ("Heiligabend", "Ostermontag", "Tag der Deutschen Einheit", "Fronleichnam", …) are
-  their next date (`german_holidays`), with a year if one is said.
+  their next date (`holidays`), with a year if one is said.
 - Regional clock forms: "viertel drei" (2:15), "drei viertel sechs" (5:45), "zehn vor halb fünf".
 
-Days are read in `german_days`, times and parts of the day in `german_clock`, named days in
-`german_holidays`; `german_when_words` finds the date and time words no reader used.
+Days are read in `days`, times and parts of the day in `clock`, named days in
+`holidays`; `when_words` finds the date and time words no reader used.
 """
 
 from __future__ import annotations
@@ -65,10 +65,10 @@ from datetime import date, datetime, timedelta
 from datetime import time as Time
 from zoneinfo import ZoneInfo
 
-from booking_core.german_clock import read_clock, read_part_of_day
-from booking_core.german_days import from_now, read_day
-from booking_core.german_text import fold
-from booking_core.german_when_words import unplaced as _unplaced
+from booking_core.language.clock import read_clock, read_part_of_day
+from booking_core.language.days import from_now, read_day
+from booking_core.language.text import fold
+from booking_core.language.when_words import unplaced as _unplaced
 
 _Day = date  # the results below have a field named `date`
 

@@ -1,6 +1,6 @@
 """Cal.com exchanges recorded to, or served from, a vcrpy cassette: `callsim record` / `callsim replay`.
 
-Opt-in and outside the normal serve path: `python -m booking_core.adapters.cassette --port N` is
+Opt-in and outside the normal serve path: `python -m replay.serve --port N` is
 `callsim serve` (one worker) with vcrpy wrapped around the process, steered by the environment:
 
     CALCOM_CASSETTE=<file.yaml>        one cassette for the process's life
@@ -10,8 +10,8 @@ Opt-in and outside the normal serve path: `python -m booking_core.adapters.casse
     CALLSIM_KEEP_PII=1                 keep caller phone numbers (default: pseudonymised)
     CALLSIM_PII_KEY=<secret>           key of the pseudonyms; give the recording proxy the same one
 
-This package is also the cassette format's single definition: the harness records the caller side
-through the same session and filters, so a pseudonym is the same on both sides.
+The caller side is recorded through the same session and filters (`replay.proxy`), so a pseudonym
+is the same on both sides.
 """
 
 from __future__ import annotations
@@ -20,29 +20,15 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from unittest import mock
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from booking_core.adapters import calcom as calcom_client
-from booking_core.adapters.cassette.calls import CallTagging, call_id_of
-from booking_core.adapters.cassette.failures import ELAPSED_HEADER, FAILURE_HEADER, FAILURE_STATUS
-from booking_core.adapters.cassette.filters import (
-    DEFAULT_PII_KEY,
-    SIGNATURE_HEADER,
-    Scrubber,
-    json_body,
-)
-from booking_core.adapters.cassette.session import Mode, Session, cassette_session, current_call
 from booking_core.config import Settings
+from replay.filters import DEFAULT_PII_KEY, Scrubber
+from replay.session import Mode, Session, cassette_session
 
 CALCOM_FILE = "calcom.yaml"
-
-__all__ = ["CALCOM_FILE", "ELAPSED_HEADER", "FAILURE_HEADER", "FAILURE_STATUS", "SIGNATURE_HEADER", "CallTagging",
-           "CassetteSettings", "Scrubber", "Session", "call_id_of", "cassette_context", "cassette_session",
-           "current_call", "json_body"]
-
 
 class CassetteSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
@@ -66,9 +52,7 @@ def cassette_context(settings: Settings, options: CassetteSettings | None = None
     scrubber = Scrubber([settings.calcom_api_key, settings.retell_api_key], options.callsim_keep_pii,
                         options.callsim_pii_key)
     calcom = settings.calcom_base_url.rstrip("/")
-    # vcrpy taps httpx's own transport: under a cassette the Cal.com client goes through it.
-    with mock.patch.object(calcom_client, "pooled_transport", httpx.AsyncHTTPTransport), \
-            cassette_session(path, options.calcom_cassette_mode, scrubber=scrubber,
+    with cassette_session(path, options.calcom_cassette_mode, scrubber=scrubber,
                              keep=lambda request: request.uri.startswith(calcom),
                              per_call_file=CALCOM_FILE if per_call else None,
                              metadata={"side": "calcom", "calcom_base_url": calcom}) as session:
@@ -78,3 +62,9 @@ def cassette_context(settings: Settings, options: CassetteSettings | None = None
             if options.calcom_cassette_report is not None and session.mode == "replay":
                 options.calcom_cassette_report.write_text(json.dumps(session.report(), indent=2, ensure_ascii=False),
                                                           encoding="utf-8")
+
+
+def calcom_transport(session: Session | None) -> httpx.AsyncBaseTransport | None:
+    """The Cal.com client's transport under a cassette: vcrpy taps httpx's own transport, not the
+    aiohttp pool the core uses otherwise (None: the core's default)."""
+    return httpx.AsyncHTTPTransport() if session is not None else None

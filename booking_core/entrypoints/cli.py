@@ -16,7 +16,7 @@ from rich.table import Table
 from booking_core.config import Settings, get_settings
 
 if TYPE_CHECKING:
-    from booking_core.bootstrap import Core
+    from booking_core.bootstrap import RunningCore
 
 # The heavy modules (SQLAlchemy, Alembic, the matcher) are imported inside the commands so that
 # `callsim --help` and the commands that do not need them start fast.
@@ -37,7 +37,7 @@ def _settings(database_url: str | None = None, **overrides: Any) -> Settings:
     return Settings(**(base.model_dump() | values)) if values else base
 
 
-def _with_core(settings: Settings, work: Callable[[Core], Awaitable[T]]) -> T:
+def _with_core(settings: Settings, work: Callable[[RunningCore], Awaitable[T]]) -> T:
     from booking_core.bootstrap import bootstrap
     from booking_core.observability import configure_logging
 
@@ -214,7 +214,7 @@ def reconcile_command(
 
     settings = _settings(database_url, calcom_base_url=calcom_url, calcom_api_key=api_key)
 
-    async def run(core: Core) -> Any:
+    async def run(core: RunningCore) -> Any:
         if grace_s is not None and grace_s < settings.reconcile_grace_s:
             serving = await serving_workers(core)
             if serving:

@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from booking_core.adapters.cassette import call_id_of, current_call
+from replay.calls import call_id_of
+from replay.session import current_call
 
 UNKNOWN_CALL = "unknown-call"
 FORWARD_TIMEOUT_S = 60.0  # Retell's own function timeout decides; the proxy must not cut in first

@@ -6,7 +6,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from booking_core.adapters.cassette.session import current_call
+from replay.session import current_call
 
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]

@@ -10,8 +10,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from booking_core.adapters.calcom import CalcomError
 from booking_core.adapters.orm import AppointmentRow
-from booking_core.bootstrap import Core
-from booking_core.domain import messages
 from booking_core.domain.model import (
     AppointmentStatus,
     BookingRefused,
@@ -19,8 +17,10 @@ from booking_core.domain.model import (
     from_utc_naive,
     to_utc_naive,
 )
+from booking_core.language import phrases
 from booking_core.observability import log
 from booking_core.schemas import FunctionAnswer, FunctionArgs
+from booking_core.service_layer.answers import booked_data, iso, refusal_answer
 from booking_core.service_layer.availability import (
     ALTERNATIVE_DAYS,
     Wish,
@@ -30,16 +30,14 @@ from booking_core.service_layer.availability import (
     nearest,
     understand_when,
 )
-from booking_core.service_layer.booking import Booked, book_slot, cancel_in_calcom
+from booking_core.service_layer.booking import Booked, book_slot
 from booking_core.service_layer.catalog import describe
+from booking_core.service_layer.compensation import cancel_in_calcom
 from booking_core.service_layer.context import CallContext
+from booking_core.service_layer.core import Core
 from booking_core.service_layer.reschedule import move_appointment, resume_move
 
 Handler = Callable[[Core, CallContext, FunctionArgs], Awaitable[FunctionAnswer]]
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat()
 
 
 async def _service(core: Core, ctx: CallContext, args: FunctionArgs) -> Service:
@@ -49,9 +47,9 @@ async def _service(core: Core, ctx: CallContext, args: FunctionArgs) -> Service:
 
 async def get_available_services(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
     if not core.settings.service_selection_enabled:
-        return FunctionAnswer(success=False, error="disabled", message=messages.disabled())
+        return FunctionAnswer(success=False, error="disabled", message=phrases.disabled())
     services = await core.catalog.services()
-    return FunctionAnswer(success=True, message=messages.services_list([s.name for s in services]),
+    return FunctionAnswer(success=True, message=phrases.services_list([s.name for s in services]),
                           data={"services": [describe(s) for s in services]})
 
 
@@ -62,29 +60,23 @@ async def check_availability(core: Core, ctx: CallContext, args: FunctionArgs) -
     budget = core.settings.calcom_budget_s
     try:
         if wish.start is not None:
-            try:
-                check_bookable(core, service, wish.start, ctx.now)
-            except BookingRefused as refused:
-                if refused.code == "outside_hours":
-                    refused.data["alternatives"] = await alternatives(core, service, wish.start, ctx.now,
-                                                                      timeout_s=ctx.left(budget))
-                raise
+            await _check_bookable(core, ctx, service, wish.start)
             # The wish's day and the days after it in one read: if the wish is taken, the
             # alternatives are already at hand.
             starts = await free_starts(core, service, wish.day, ALTERNATIVE_DAYS, ctx.now,
                                        timeout_s=ctx.left(budget))
             if wish.start in starts:
                 data.update(available=True, requested=iso(wish.start), slots=[iso(wish.start)])
-                return FunctionAnswer(success=True, message=messages.available(service.name, wish.start), data=data)
+                return FunctionAnswer(success=True, message=phrases.available(service.name, wish.start), data=data)
             alts = nearest(core, starts, wish.start, exclude=wish.start)
             data.update(available=False, requested=iso(wish.start), slots=[iso(a) for a in alts],
                         alternatives=[iso(a) for a in alts])
-            return FunctionAnswer(success=True, message=messages.slot_taken(alts), data=data)
+            return FunctionAnswer(success=True, message=phrases.slot_taken(alts), data=data)
         starts = await _starts_in_wish(core, service, wish, ctx.now, timeout_s=ctx.left(budget))
     except CalcomError:
         raise BookingRefused("calcom_unavailable") from None
     data.update(available=bool(starts), requested=None, slots=[iso(s) for s in starts])
-    return FunctionAnswer(success=True, message=messages.free_slots(service.name, starts), data=data)
+    return FunctionAnswer(success=True, message=phrases.free_slots(service.name, starts), data=data)
 
 
 async def _starts_in_wish(core: Core, service: Service, wish: Wish, now: datetime,
@@ -104,13 +96,6 @@ async def _starts_in_wish(core: Core, service: Service, wish: Wish, now: datetim
     return spread[: core.settings.alternatives_count]
 
 
-def _booked_data(booked: Booked) -> dict[str, Any]:
-    return {"appointment_id": booked.appointment_id, "service": booked.service.name, "start": iso(booked.start),
-            "end": iso(booked.end), "duration_min": booked.service.duration_min,
-            "price_eur": float(booked.service.price_eur) if booked.service.price_eur is not None else None,
-            "status": AppointmentStatus.CONFIRMED.value, "calcom_uid": booked.calcom_uid}
-
-
 async def _exact_start(core: Core, ctx: CallContext, service: Service, text: str | None, arg: str) -> datetime:
     if not text or not text.strip():
         raise BookingRefused("invalid_args", missing=[arg])
@@ -121,14 +106,34 @@ async def _exact_start(core: Core, ctx: CallContext, service: Service, text: str
         except CalcomError:
             starts = []
         raise BookingRefused("time_needed", alternatives=starts)
-    try:
-        check_bookable(core, service, wish.start, ctx.now)
-    except BookingRefused as refused:
-        if refused.code == "outside_hours":
-            refused.data["alternatives"] = await alternatives(
-                core, service, wish.start, ctx.now, timeout_s=ctx.left(core.settings.calcom_budget_s))
-        raise
+    await _check_bookable(core, ctx, service, wish.start)
     return wish.start
+
+
+async def _check_bookable(core: Core, ctx: CallContext, service: Service, start: datetime) -> None:
+    try:
+        check_bookable(core, service, start, ctx.now)
+    except BookingRefused as refused:
+        raise await with_alternatives(core, ctx, service, start, refused) from None
+
+
+# Refusals that offer other times. The SAGA raises them bare: their alternatives take a Cal.com call
+# and a DB read, which belong after the lock is released, so the handler attaches them here.
+OFFERS_ALTERNATIVES = ("slot_taken", "lock_busy", "outside_hours")
+
+
+async def with_alternatives(core: Core, ctx: CallContext, service: Service, start: datetime,
+                            refused: BookingRefused) -> BookingRefused:
+    """The refusal with the nearest free starts around `start`, unless it names its own (maybe none)."""
+    if refused.code not in OFFERS_ALTERNATIVES or "alternatives" in refused.data:
+        return refused
+    budget = core.settings.calcom_budget_s
+    if refused.code == "outside_hours":
+        refused.data["alternatives"] = await alternatives(core, service, start, ctx.now, timeout_s=ctx.left(budget))
+    else:  # the wish itself is taken: offer others, soon (the caller already waited for the lock)
+        refused.data["alternatives"] = await alternatives(core, service, start, ctx.now, exclude=start,
+                                                          timeout_s=ctx.left(budget, 0.2))
+    return refused
 
 
 def _phone(ctx: CallContext, args: FunctionArgs) -> str:
@@ -146,8 +151,11 @@ async def book_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -> 
         raise BookingRefused("invalid_args", missing=missing)
     service = await _service(core, ctx, args)
     start = await _exact_start(core, ctx, service, args.date_time, "date_time")
-    booked = await book_slot(core, ctx, service, start, (args.customer_name or "").strip(), _phone(ctx, args))
-    return FunctionAnswer(success=True, message=messages.booked(service.name, booked.start), data=_booked_data(booked))
+    try:
+        booked = await book_slot(core, ctx, service, start, (args.customer_name or "").strip(), _phone(ctx, args))
+    except BookingRefused as refused:
+        raise await with_alternatives(core, ctx, service, start, refused) from None
+    return FunctionAnswer(success=True, message=phrases.booked(service.name, booked.start), data=booked_data(booked))
 
 
 async def _callers_appointment(core: Core, ctx: CallContext, phone: str, when_text: str | None) -> AppointmentRow:
@@ -173,7 +181,7 @@ async def cancel_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -
         row, name = earlier
         await cancel_in_calcom(core, row.id, row.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s, 0.3))
         start = from_utc_naive(row.start_at, core.settings.zone)
-        return FunctionAnswer(success=True, message=messages.cancelled(name, start),
+        return FunctionAnswer(success=True, message=phrases.cancelled(name, start),
                               data={"appointment_id": row.id, "start": iso(start), "status": "cancelled"})
     row = await _callers_appointment(core, ctx, phone, args.date_time)
     zone = core.settings.zone
@@ -181,16 +189,17 @@ async def cancel_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -
         current = await uow.appointments.get(row.id, for_update=True)
         if current is None or current.status != AppointmentStatus.CONFIRMED.value:
             raise BookingRefused("not_found")
-        current.status = AppointmentStatus.CANCELLED.value
-        current.confirmed_start = None
-        current.closed_by_key = ctx.idempotency_key
+        if not await uow.appointments.transition(row.id, AppointmentStatus.CANCELLED,
+                                                  expected={"status": AppointmentStatus.CONFIRMED.value},
+                                                  closed_by_key=ctx.idempotency_key):
+            raise BookingRefused("not_found")
         service = await uow.services.get(current.service_id)
         await uow.commit()
     await cancel_in_calcom(core, row.id, row.calcom_uid, ctx.call_id, ctx.left(core.settings.calcom_budget_s, 0.3))
     start = from_utc_naive(row.start_at, zone)
     core.slots.forget(start)
     name = service.name if service else "Ihren Termin"
-    return FunctionAnswer(success=True, message=messages.cancelled(name, start),
+    return FunctionAnswer(success=True, message=phrases.cancelled(name, start),
                           data={"appointment_id": row.id, "start": iso(start), "status": "cancelled"})
 
 
@@ -223,7 +232,10 @@ async def reschedule_appointment(core: Core, ctx: CallContext, args: FunctionArg
     if service is None:
         raise BookingRefused("service_unknown")
     start = await _exact_start(core, ctx, service, args.new_date_time, "new_date_time")
-    booked = await move_appointment(core, ctx, service, old, start, customer.name if customer else "", phone)
+    try:
+        booked = await move_appointment(core, ctx, service, old, start, customer.name if customer else "", phone)
+    except BookingRefused as refused:
+        raise await with_alternatives(core, ctx, service, start, refused) from None
     return _moved_answer(core, service, booked, old)
 
 
@@ -247,8 +259,8 @@ async def _resume_move(core: Core, ctx: CallContext) -> FunctionAnswer | None:
 def _moved_answer(core: Core, service: Service, booked: Booked, old: AppointmentRow) -> FunctionAnswer:
     old_start = from_utc_naive(old.start_at, core.settings.zone)
     core.slots.forget(old_start)
-    data = _booked_data(booked) | {"old_start": iso(old_start), "old_appointment_id": old.id}
-    return FunctionAnswer(success=True, message=messages.rescheduled(service.name, booked.start), data=data)
+    data = booked_data(booked) | {"old_start": iso(old_start), "old_appointment_id": old.id}
+    return FunctionAnswer(success=True, message=phrases.rescheduled(service.name, booked.start), data=data)
 
 
 async def list_appointments(core: Core, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
@@ -258,7 +270,7 @@ async def list_appointments(core: Core, ctx: CallContext, args: FunctionArgs) ->
         rows = await uow.appointments.upcoming_for_phone(phone, to_utc_naive(ctx.now))
         names = {s.id: s.name for s in await uow.services.all()}
     items = [(names.get(r.service_id, "Termin"), from_utc_naive(r.start_at, zone)) for r in rows]
-    return FunctionAnswer(success=True, message=messages.appointments_list(items), data={"appointments": [
+    return FunctionAnswer(success=True, message=phrases.appointments_list(items), data={"appointments": [
         {"appointment_id": r.id, "service": name, "start": iso(start),
          "end": iso(from_utc_naive(r.end_at, zone)), "status": r.status}
         for r, (name, start) in zip(rows, items, strict=True)]})
@@ -274,55 +286,10 @@ HANDLERS: dict[str, Handler] = {
 }
 
 
-def refusal_answer(refused: BookingRefused) -> FunctionAnswer:
-    """Map a refusal to the sentence the agent says and the machine-readable fields."""
-    alts: list[datetime] = list(refused.data.get("alternatives", []))  # type: ignore[call-overload]
-    data: dict[str, Any] = {}
-    if "alternatives" in refused.data:
-        data["alternatives"] = [iso(a) for a in alts]
-    code = refused.code
-    sentence: dict[str, Callable[[], str]] = {
-        "slot_taken": lambda: messages.slot_taken(alts),
-        "lock_busy": lambda: messages.lock_busy(alts),
-        "outside_hours": lambda: messages.outside_hours(alts, str(refused.data.get("closed") or "")),
-        "time_needed": lambda: messages.time_needed() + (" " + messages.alternatives_sentence(alts) if alts else ""),
-        "in_past": messages.in_past,
-        "service_unknown": messages.service_unknown,
-        "unparseable_time": lambda: messages.unparseable_time(str(refused.data.get("unclear") or ""),
-                                                              str(refused.data.get("said") or "")),
-        "too_far_ahead": messages.too_far_ahead,
-        "calcom_unavailable": messages.calcom_unavailable,
-        "booking_unconfirmed": messages.booking_unconfirmed,
-        "db_unavailable": messages.technical_problem,
-        "lock_unavailable": messages.lock_unavailable,
-        "not_found": messages.not_found,
-        "disabled": messages.disabled,
-    }
-    if code == "service_ambiguous":
-        candidates = list(refused.data.get("candidates", []))  # type: ignore[call-overload]
-        data["candidates"] = candidates
-        return FunctionAnswer(success=False, error=code, message=messages.service_ambiguous(candidates), data=data)
-    if code == "appointment_ambiguous":
-        starts = list(refused.data.get("appointments", []))  # type: ignore[call-overload]
-        data["appointments"] = [iso(s) for s in starts]
-        return FunctionAnswer(success=False, error=code, message=messages.which_appointment(starts), data=data)
-    if code == "invalid_args":
-        missing = list(refused.data.get("missing", []))  # type: ignore[call-overload]
-        data["missing"] = missing
-        return FunctionAnswer(success=False, error=code, message=messages.invalid_args(missing), data=data)
-    for name in ("closed", "unclear", "said"):
-        if refused.data.get(name):
-            data[name] = refused.data[name]
-    if code == "service_unknown" and refused.data.get("candidates"):
-        data["candidates"] = list(refused.data["candidates"])  # type: ignore[call-overload]
-    message = sentence.get(code, messages.technical_problem)()
-    return FunctionAnswer(success=False, error=code, message=message, data=data)
-
-
 async def run_function(core: Core, name: str, ctx: CallContext, args: FunctionArgs) -> FunctionAnswer:
     handler = HANDLERS.get(name)
     if handler is None:
-        return FunctionAnswer(success=False, error="unknown_function", message=messages.unknown_function(),
+        return FunctionAnswer(success=False, error="unknown_function", message=phrases.unknown_function(),
                               data={"known_functions": list(HANDLERS)})
     try:
         return await handler(core, ctx, args)

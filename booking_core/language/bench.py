@@ -1,6 +1,6 @@
 """`make bench-matching`: accuracy of service matching and date parsing on the labelled corpora.
 
-    python -m booking_core.bench_matching [--failures] [--data tests/data]
+    python -m booking_core.language.bench [--failures] [--data tests/data]
 
 Prints accuracy per utterance class, the time per match on the 24-service catalog and on a
 50-service one, and date/time accuracy next to dateparser's (and ctparse's, when installed) on the
@@ -23,12 +23,12 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
-from booking_core.german_text import key
-from booking_core.german_time import parse_when
-from booking_core.service_matching import MAX_UTTERANCE_CHARS, ServiceMatcher
+from booking_core.language.matching import MAX_UTTERANCE_CHARS, ServiceMatcher
+from booking_core.language.text import key
+from booking_core.language.when import parse_when
 
 BERLIN = ZoneInfo("Europe/Berlin")
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
+DATA = Path(__file__).resolve().parents[2] / "tests" / "data"
 SERVICE_TARGETS = {"exact": 97.0, "variant": 97.0, "paraphrase": 90.0, "ambiguous": 100.0,
                    "no_match": 100.0, "correction": 97.0, "negation": 97.0}
 DATE_TARGET = 99.0

@@ -1,6 +1,6 @@
 """German number words as callers say them: "fünfzehn", "dreiundzwanzig", "dritten", "zwo".
 
-Words arrive folded (`german_text.fold`: "fünf" -> "funf", "dreißig" -> "dreissig").
+Words arrive folded (`text.fold`: "fünf" -> "funf", "dreißig" -> "dreissig").
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ How a match is made (every step shows up in `ServiceMatch.detail`):
 1. Every service name (and alias) is cut into concepts: "Kinderhaarschnitt" = children + hair + cut,
    "Waschen, Schneiden, Föhnen" = wash + cut + blow-dry. Words the lexicon does not know become
    concepts of their own, so any catalog works.
-2. The caller's sentence is read into the same concepts (`service_reading`): exact stems after
+2. The caller's sentence is read into the same concepts (`reading`): exact stems after
    spelling folds, ASR slips scored with rapidfuzz against stems (never against the whole
    sentence), paraphrases through the salon lexicon ("meine Tochter" = children), minus people's
    names and negated words.
@@ -26,15 +26,15 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from booking_core.german_text import fold, key
-from booking_core.service_lexicon import CONCEPTS, FOREIGN_SERVICES, FUNCTION_WORDS
-from booking_core.service_reading import (
+from booking_core.language.lexicon import CONCEPTS, FOREIGN_SERVICES, FUNCTION_WORDS
+from booking_core.language.reading import (
     FOREIGN,
     Evidence,
     Utterance,
     Vocabulary,
     read_utterance,
 )
+from booking_core.language.text import fold, key
 
 # A caller's wish is a sentence or two (the corpus' longest: under 100 characters); reading costs
 # about linear time in the text, up to ~0.05 ms CPU a character for junk, so this caps a call.

@@ -23,12 +23,12 @@ import httpx
 import typer
 from rich.console import Console
 
-from booking_core.adapters.cassette import SIGNATURE_HEADER
-from harness.cassette_diff import Step, answer_view, compare, render
-from harness.cassette_files import CassetteError, Exchange, Recording, open_recording
-from harness.cassette_stack import core_under_cassette
 from harness.retell import sign
 from harness.stack import StackError
+from replay.diff import Step, answer_view, compare, render
+from replay.files import CassetteError, Exchange, Recording, open_recording
+from replay.filters import SIGNATURE_HEADER
+from replay.stack import core_under_cassette
 
 REPLAY_RETELL_KEY = "key_callsim_replay"
 REPLAY_CALCOM_KEY = "cal_replay_key"  # never checked: the cassette answers, whatever the key
@@ -97,7 +97,7 @@ ReplayHost = Callable[[Recording], AbstractAsyncContextManager[ReplayedCore]]
 
 @asynccontextmanager
 async def core_process(recording: Recording, extra_env: dict[str, str] | None = None) -> AsyncIterator[ReplayedCore]:
-    """The core as `callsim replay` runs it: `python -m booking_core.adapters.cassette`, offline."""
+    """The core as `callsim replay` runs it: `python -m replay.serve`, offline."""
     with tempfile.TemporaryDirectory(prefix="callsim-replay-", ignore_cleanup_errors=True) as folder:
         workdir = Path(folder)
         report = workdir / "calcom-report.json"

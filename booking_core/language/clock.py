@@ -1,7 +1,7 @@
 """What time a caller means: "halb drei", "Viertel vor vier", "kurz nach zwei", "vormittags".
 
-Words arrive folded (`german_text.fold`); hours are read inside business hours. The rules are
-documented in `german_time`.
+Words arrive folded (`text.fold`); hours are read inside business hours. The rules are
+documented in `when`.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import re
 from datetime import date, datetime, timedelta
 from datetime import time as Time
 
-from booking_core.german_days import MONTHS, WEEKDAY_WORD, is_weekday
-from booking_core.german_numbers import cardinal
+from booking_core.language.days import MONTHS, WEEKDAY_WORD, is_weekday
+from booking_core.language.numbers import cardinal
 
 # Any day with room on both sides: clock arithmetic around midnight must not leave the calendar.
 _ANY_DAY = date(2000, 1, 2)

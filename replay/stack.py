@@ -1,7 +1,7 @@
 """The core under a cassette (and, to record, the mock it books into), as subprocesses on free ports.
 
 harness.stack starts `python -m booking_core`; recording and replay need the same core started as
-`python -m booking_core.adapters.cassette`, where vcrpy wraps the process. Children run in a work
+`python -m replay.serve`, where vcrpy wraps the process. Children run in a work
 folder of their own, so neither a developer's `.env` nor the current folder's packages leak in.
 """
 
@@ -111,7 +111,7 @@ async def core_under_cassette(cassette: Path, mode: str, *, calcom_url: str, wor
         **({"CALCOM_CASSETTE_REPORT": report_path} if report_path else {}),
         **(extra_env or {}),
     }
-    child = _Child("booking_core", [sys.executable, "-m", "booking_core.adapters.cassette", "--host", "127.0.0.1",
+    child = _Child("booking_core", [sys.executable, "-m", "replay.serve", "--host", "127.0.0.1",
                                     "--port", str(port)], env, workdir)
     url = f"http://127.0.0.1:{port}"
     try:

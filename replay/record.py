@@ -1,10 +1,10 @@
-"""`callsim record`: write a replayable cassette of a call (see harness/cassette_files.py).
+"""`callsim record`: write a replayable cassette of a call (see replay/files.py).
 
 `--scenario NAME` runs one scenario from scenarios/ through the real stack (mock_calcom, the core,
 the simulated agent and the harness runner) and writes <out>/<NAME>/ — a scenario whose calls build
 on each other (book, then cancel) stays one cassette, since replay starts from an empty database.
 `--proxy` records a running webhook instead: <out>/<call_id>/caller.yaml per call; run that core
-as `python -m booking_core.adapters.cassette` with CALCOM_CASSETTE=<out> to get each call's
+as `python -m replay.serve` with CALCOM_CASSETTE=<out> to get each call's
 calcom.yaml next to it.
 """
 
@@ -20,14 +20,16 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from booking_core.adapters.cassette import CALCOM_FILE, CassetteSettings, Scrubber, cassette_session
-from harness.cassette_files import CALLER_FILE
-from harness.cassette_proxy import proxy_app
-from harness.cassette_stack import core_under_cassette, running_mock
 from harness.results import RunResult
 from harness.runner import run_suite
 from harness.scenario import Scenario, ScenarioError, load_scenarios
 from harness.stack import CALCOM_TEST_KEY, RETELL_TEST_KEY, StackError, StackOptions
+from replay.cassette import CALCOM_FILE, CassetteSettings
+from replay.files import CALLER_FILE
+from replay.filters import Scrubber
+from replay.proxy import proxy_app
+from replay.session import cassette_session
+from replay.stack import core_under_cassette, running_mock
 
 DEFAULT_SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 

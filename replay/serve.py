@@ -1,6 +1,6 @@
-"""`python -m booking_core.adapters.cassette --port N`: the webhook with Cal.com under a cassette.
+"""`python -m replay.serve --port N`: the webhook with Cal.com under a cassette.
 
-One worker, since vcrpy lives in this process. See the package docstring for the environment.
+One worker, since vcrpy lives in this process. See replay/cassette.py for the environment.
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 
-from booking_core.adapters.cassette import CallTagging, cassette_context
-from booking_core.adapters.migrations import upgrade
+from booking_core.bootstrap import migrate as upgrade_schema
 from booking_core.config import get_settings
 from booking_core.entrypoints.app import create_app
+from replay.calls import CallTagging
+from replay.cassette import calcom_transport, cassette_context
 
 
 def _exit_cleanly(signum: int, frame: Any) -> None:
@@ -32,12 +33,12 @@ def serve_with_cassette(
     """Run the webhook with its Cal.com traffic recorded to / replayed from CALCOM_CASSETTE."""
     settings = get_settings()
     if migrate:
-        upgrade(settings.database_url)
+        upgrade_schema(settings)
     # uvicorn re-raises SIGTERM after its graceful shutdown; by default that kills the process before
     # vcrpy has written the cassette. Unwinding instead lets every context below exit and save.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     with cassette_context(settings) as session:
-        app: Any = create_app(settings)
+        app: Any = create_app(settings, calcom_transport=calcom_transport(session))
         if session is not None and session.split_by_call:
             app = CallTagging(app, session.calls)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, timeout_graceful_shutdown=5)

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from booking_core.bench_matching import EXTRA_SERVICES, load
-from booking_core.service_matching import ServiceMatch, ServiceMatcher
+from booking_core.language.bench import EXTRA_SERVICES, load
+from booking_core.language.matching import ServiceMatch, ServiceMatcher
 
 CATALOG: list[str] = load("service_utterances.yaml")["catalog"]
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from booking_core.german_time import WhenResult, parse_when
+from booking_core.language.when import WhenResult, parse_when
 
 BERLIN = ZoneInfo("Europe/Berlin")
 TUESDAY = datetime(2026, 11, 24, 10, 0, tzinfo=BERLIN)  # the example

@@ -79,7 +79,7 @@ def service_unknown() -> str:
 
 
 def unparseable_time(unclear: str = "", said: str = "") -> str:
-    """Ask back, naming what was unclear (`german_time.WhenResult.unclear` and `.said`)."""
+    """Ask back, naming what was unclear (`when.WhenResult.unclear` and `.said`)."""
     heard = said[:1].upper() + said[1:]
     if unclear == "impossible_date" and heard:
         return f"Den {heard} gibt es nicht – welcher Tag passt Ihnen?"

@@ -11,9 +11,9 @@ import re
 
 from rapidfuzz import fuzz, process
 
-from booking_core.german_days import MONTHS, is_weekday
-from booking_core.german_holidays import HOLIDAY_WORDS, VAGUE_DAYS
-from booking_core.german_numbers import cardinal
+from booking_core.language.days import MONTHS, is_weekday
+from booking_core.language.holidays import HOLIDAY_WORDS, VAGUE_DAYS
+from booking_core.language.numbers import cardinal
 
 _FULL_MONTHS = ("januar", "februar", "marz", "april", "mai", "juni", "juli", "august",
                 "september", "oktober", "november", "dezember")

@@ -1,0 +1,1 @@
+"""The German language: reading what callers say (services, days, times) and the sentences spoken back. Pure functions, no I/O."""
