@@ -8,9 +8,9 @@ booked again); replaying it then would tell the caller something false, so the r
 
 from __future__ import annotations
 
-from booking_core.bootstrap import Core
 from booking_core.domain.model import AppointmentStatus
 from booking_core.schemas import FunctionAnswer
+from booking_core.service_layer.core import Core
 
 CONFIRMED = AppointmentStatus.CONFIRMED.value
 
