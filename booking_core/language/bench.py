@@ -262,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     rate = 100.0 * sum(o.ok for o in date_outcomes) / len(date_outcomes)
     ok &= rate >= DATE_TARGET
     print(f"Date/time phrases — {len(date_outcomes)} phrases, {len(dates['blocks'])} 'now's")
-    print(f"  german_time   {rate:6.1f} %   (target ≥ {DATE_TARGET:.0f} %)")
+    print(f"  parse_when    {rate:6.1f} %   (target ≥ {DATE_TARGET:.0f} %)")
     by_class: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for o in date_outcomes:
         by_class[o.klass][0] += o.ok

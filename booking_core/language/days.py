@@ -68,7 +68,9 @@ def read_day(words: list[str], today: date, today_said: bool) -> DayReading:
     weekdays: list[tuple[date, str]] = []
     relative_day = False
     n = len(words)
-    has_weekday = any(is_weekday(x) for x in words)
+    names = {i for i, x in enumerate(words) if is_weekday(x) and in_a_name(words, i)}
+    found.used.update(names)  # read, and not a day: the caller's name
+    has_weekday = any(is_weekday(x) for i, x in enumerate(words) if i not in names)
 
     def claim(day: date | None, said: str, *at: int) -> None:
         found.used.update(at)
@@ -139,7 +141,7 @@ def read_day(words: list[str], today: date, today_said: bool) -> DayReading:
             found.used.add(i)
             found.problem = found.problem or ("in_past", w)
         elif w == "morgen" and before not in {"heute", "gestern", "guten"} \
-                and not is_weekday(before) \
+                and not (is_weekday(before) and i - 1 not in names) \
                 and not (before == "am" or before == "morgen"):
             claim(today + timedelta(1), w, i)
             relative_day = True
@@ -154,6 +156,8 @@ def read_day(words: list[str], today: date, today_said: bool) -> DayReading:
                 base = claims.pop()[0] if claims and relative_day else today
                 step = 7 * count if w.startswith("woche") else (7 if count == 8 else count)
                 claim(base + timedelta(step), f"in {before} {w}", i - 2, i - 1, i)
+        elif i in names:
+            pass
         elif is_weekday(w):
             day, took = _weekday(words, i, today, today_said)
             if len(took) == 1:
@@ -224,6 +228,22 @@ def _spoken_date(day: int, month: int) -> str:
 
 def is_weekday(word: str) -> bool:
     return bool(WEEKDAY_WORD.match(word))
+
+
+_BEFORE_A_NAME = frozenset({"frau", "herr", "herrn", "familie", "heisse", "heiss", "namens", "namen"})
+_TITLES = frozenset({"frau", "herr", "herrn", "familie"})
+
+
+def in_a_name(words: list[str], i: int) -> bool:
+    """ "Frau Montag", "Frau Anna Montag", "ich heiße Freitag", "mein Name ist Sonntag", "Montag ist
+    mein Name": a weekday word standing where a name stands is the caller, not a day. Only these
+    tight places: "Schmidt, Montag um 10" keeps its Monday."""
+    before = words[i - 1] if i else ""
+    if before in _BEFORE_A_NAME or words[max(0, i - 2):i] == ["name", "ist"]:
+        return True
+    if i >= 2 and words[i - 2] in _TITLES and not is_weekday(before):
+        return True
+    return words[i + 1:i + 4] == ["ist", "mein", "name"] or words[i + 1:i + 3] == ["am", "apparat"]
 
 
 def _weekday(words: list[str], i: int, today: date, today_said: bool) -> tuple[date, list[int]]:

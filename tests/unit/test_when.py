@@ -164,3 +164,37 @@ def test_clock_arithmetic_around_midnight_never_raises(phrase: str) -> None:
 def test_impossible_dates_are_not_read_as_something_else(text: str) -> None:
     found = parse_when(text, now=datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Berlin")))
     assert found is not None and not found.date and found.unclear == "impossible_date"
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("Frau Montag, morgen um 10", date(2026, 12, 4)),
+    ("mein Name ist Sonntag, morgen 10 Uhr", date(2026, 12, 4)),
+    ("Herr Freitag möchte übermorgen um 10", date(2026, 12, 5)),
+    ("Ich heiße Mittwoch und komme am 9.12. um 10", date(2026, 12, 9)),
+    ("Frau Anna Montag, Dienstag um 10", date(2026, 12, 8)),
+    ("Montag ist mein Name, Dienstag um 10 bitte", date(2026, 12, 8)),
+])
+def test_a_surname_that_is_a_weekday_is_not_the_day(text: str, day: date) -> None:
+    """A weekday word where a name stands ("Frau Montag", "ich heiße Freitag") is the caller."""
+    now = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))  # a Thursday
+    found = parse_when(text, now)
+    assert (found.date, found.time, found.unclear) == (day, time(10), None), found
+
+
+@pytest.mark.parametrize("text", ["Frau Montag, um 10 bitte", "Familie Freitag, 10 Uhr"])
+def test_a_weekday_surname_alone_is_read_as_no_day_at_all(text: str) -> None:
+    now = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    alone = parse_when("um 10", now)
+    found = parse_when(text, now)
+    assert (found.date, found.time, found.unclear) == (alone.date, alone.time, None), found
+
+
+@pytest.mark.parametrize(("text", "day"), [
+    ("Name Schmidt, Montag um 10", date(2026, 12, 7)),
+    ("Schmidt hier, am Montag um 10", date(2026, 12, 7)),
+    ("Montag morgen um 10", date(2026, 12, 7)),
+])
+def test_a_weekday_after_a_name_is_still_the_day(text: str, day: date) -> None:
+    now = datetime(2026, 12, 3, 9, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    found = parse_when(text, now)
+    assert (found.date, found.time) == (day, time(10)), found
