@@ -52,14 +52,14 @@ from tests.reliability.schedule import (
 
 _seeds = itertools.count(1000)
 
-# Rules that reach schedules the first machine never drew (issue 18, item 7). Opt-in while the bugs
-# they find are open: CALLSIM_STATEFUL_NEW_RULES=1 (or "all") switches all on, or a comma list of
-# names; `make soak` always runs them. tests/reliability/README.md says which bug each one found.
+# Rules that reach schedules the first machine never drew (issue 18, item 7). On by default now that
+# the bugs they found are fixed; CALLSIM_STATEFUL_NEW_RULES narrows them (a comma list of names) or
+# switches them off ("0"). tests/reliability/README.md says which bug each one found.
 NEW_RULES = ("repeat", "overlap", "reconcile", "dbkill", "kill")
 
 
 def new_rules_from_env(raw: str | None = None) -> frozenset[str]:
-    raw = (os.environ.get("CALLSIM_STATEFUL_NEW_RULES", "") if raw is None else raw).strip().lower()
+    raw = (os.environ.get("CALLSIM_STATEFUL_NEW_RULES", "all") if raw is None else raw).strip().lower()
     if raw in ("1", "all", "true", "yes"):
         return frozenset(NEW_RULES)
     if raw in ("", "0", "false", "no"):
