@@ -28,6 +28,8 @@ import json
 import os
 import platform
 import random
+import subprocess
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -60,7 +62,16 @@ from load.core_metrics import lock_figures
 from load.gates import percentile
 from load.profiles import PROFILES, STORM_DEMAND
 from load.slots import SALON_ZONE, bookable_days
-from mock_calcom.bench import bench_slots
+
+
+def mock_bench(concurrency: int, requests: int) -> dict[str, Any]:
+    """mock_calcom's own /v2/slots benchmark, run as its program (it starts the mock itself)."""
+    done = subprocess.run([sys.executable, "-m", "mock_calcom.bench", "--concurrency", str(concurrency),
+                           "--requests", str(requests), "--json"], capture_output=True, text=True, check=True,
+                          timeout=600)
+    print(done.stdout.rsplit("\n", 2)[0])  # its own summary lines
+    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
 
 # A phone call's pace: the agent speaks the answer, the caller replies (the load profiles' think time).
 VOICE_THINK_S = PROFILES["peak"].think_s
@@ -184,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                      voice_seconds=args.voice_seconds, storm_seconds=args.storm_seconds,
                      history_scale=args.history_scale)
     figures = asyncio.run(measure(options, plan))
-    figures["mock"] = bench_slots(concurrency=50, requests=args.mock_requests)
+    figures["mock"] = mock_bench(concurrency=50, requests=args.mock_requests)
     setup = {"machine": f"{os.cpu_count()} cores, {platform.python_implementation()} {platform.python_version()}",
              "core": f"{args.workers} uvicorn worker(s)",
              "database": "PostgreSQL" if args.database_url and "postgres" in args.database_url else

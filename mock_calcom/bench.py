@@ -155,5 +155,23 @@ def bench_slots(
     return result
 
 
+def main(argv: list[str] | None = None) -> None:
+    """`python -m mock_calcom.bench [--json]`: how `load.bench` runs it, in its own process, so that
+    the load tools reach the mock only as a program and over HTTP."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=250.0, help="total requests/s; 0 sends back to back")
+    parser.add_argument("--client", choices=("lean", "httpx"), default="lean")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line at the end")
+    args = parser.parse_args(argv)
+    result = bench_slots(args.concurrency, args.requests, args.rate or None, args.client)
+    if args.json:
+        print(json.dumps(result))
+
+
 if __name__ == "__main__":
-    bench_slots()
+    main()
