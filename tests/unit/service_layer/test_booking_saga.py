@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from booking_core.config import Settings
 from booking_core.domain.model import AppointmentStatus, BookingRefused, to_utc_naive
 from booking_core.schemas import FunctionArgs
 from booking_core.service_layer.booking import attempt_key, book_slot
@@ -24,11 +23,6 @@ ZONE = ZoneInfo("Europe/Berlin")
 START = datetime(2031, 3, 4, 10, 0, tzinfo=ZONE)  # a Tuesday morning: the salon is open
 PHONE = "+4915100000001"
 CONFIRMED = AppointmentStatus.CONFIRMED.value
-
-
-@pytest.fixture
-def core() -> FakeCore:
-    return FakeCore(Settings(compensation_attempts=2, redis_url=None))
 
 
 def call(*, first_attempt: bool = True, key: str | None = None) -> CallContext:
