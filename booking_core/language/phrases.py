@@ -34,6 +34,10 @@ def booked(service: str, start: datetime) -> str:
     return f"Ihr Termin für {service} am {spoken_datetime(start)} ist gebucht."
 
 
+def already_booked(service: str, start: datetime) -> str:
+    return f"Ihr Termin für {service} am {spoken_datetime(start)} ist bereits gebucht."
+
+
 def rescheduled(service: str, start: datetime) -> str:
     return f"Ich habe Ihren Termin für {service} verschoben, er ist jetzt am {spoken_datetime(start)} gebucht."
 

@@ -151,11 +151,31 @@ async def book_appointment(core: Core, ctx: CallContext, args: FunctionArgs) -> 
         raise BookingRefused("invalid_args", missing=missing)
     service = await _service(core, ctx, args)
     start = await _exact_start(core, ctx, service, args.date_time, "date_time")
+    phone = _phone(ctx, args)
     try:
-        booked = await book_slot(core, ctx, service, start, (args.customer_name or "").strip(), _phone(ctx, args))
+        booked = await book_slot(core, ctx, service, start, (args.customer_name or "").strip(), phone)
     except BookingRefused as refused:
+        held = await _already_theirs(core, phone, service, start) if refused.code == "slot_taken" else None
+        if held is not None:
+            return FunctionAnswer(success=True, message=phrases.already_booked(service.name, held.start),
+                                  data=booked_data(held) | {"already_booked": True})
         raise await with_alternatives(core, ctx, service, start, refused) from None
     return FunctionAnswer(success=True, message=phrases.booked(service.name, booked.start), data=booked_data(booked))
+
+
+async def _already_theirs(core: Core, phone: str, service: Service, start: datetime) -> Booked | None:
+    """The caller's own confirmed appointment for this service at exactly this start: the slot is
+    "taken" by them, and telling them "vergeben" would be false."""
+    try:
+        async with core.uow() as uow:
+            rows = await uow.appointments.upcoming_for_phone(phone, to_utc_naive(start))
+    except SQLAlchemyError:
+        return None
+    for row in rows:
+        if row.service_id == service.id and row.start_at == to_utc_naive(start) and row.calcom_uid:
+            zone = core.settings.zone
+            return Booked(row.id, service, start, from_utc_naive(row.end_at, zone), row.calcom_uid)
+    return None
 
 
 async def _callers_appointment(core: Core, ctx: CallContext, phone: str, when_text: str | None) -> AppointmentRow:

@@ -188,3 +188,20 @@ async def test_a_cancel_answer_is_not_replayed_once_the_caller_booked_that_time_
     assert again["success"], again
     assert await _held(retell, caller) == []
     assert await _active_at_calcom(retell, caller) == []
+
+
+async def test_booking_a_time_the_caller_already_holds_says_so(retell: RetellClient) -> None:
+    """A caller who asks again (in a new call, or after Retell's retry window) for the appointment
+    they hold is told it is booked, with that appointment; "leider schon vergeben" would be false
+    to them, and a second booking would double them up."""
+    day, caller = future_workday(15, weekday=1), phone()
+    book = {"service": "Herrenschnitt", "date_time": at(day, 16), "customer_name": "Tim Doppelt"}
+    first = await retell.call("book_appointment", book, call_id=call_id(), phone=caller)
+    assert first["success"], first
+    again = await retell.call("book_appointment", book, call_id=call_id(), phone=caller)
+    assert again["success"] and "bereits gebucht" in again["message"], again
+    assert again["data"]["appointment_id"] == first["data"]["appointment_id"]
+    other = await retell.call("book_appointment", book | {"customer_name": "Ute Andere"}, call_id=call_id(),
+                              phone=phone())
+    assert other["success"] is False and other["error"] == "slot_taken", other
+    assert len(await _active_at_calcom(retell, caller)) == 1
