@@ -51,6 +51,7 @@ from booking_core.service_layer import unknown_outcome
 from booking_core.service_layer.compensation import compensate
 from booking_core.service_layer.context import CallContext
 from booking_core.service_layer.core import Core
+from booking_core.service_layer.moves import DB_ERRORS
 from booking_core.service_layer.unit_of_work import UnitOfWork
 
 LOOKUP_RESERVE_S = 0.3  # kept back from the create call so an unknown outcome can still be looked up
@@ -302,9 +303,10 @@ async def _create_in_calcom(core: Core, ctx: CallContext, service: Service, slot
     # the reconciler does.
     try:
         await unknown_outcome.mark_unknown(core, appointment_id)
-    except SQLAlchemyError as exc:
-        # Still pending and in_sync: the reconciler treats it as a stale intent, with the same rules.
+    except DB_ERRORS as exc:
+        # Still pending (the slot stays held); the marker follows once the database is back.
         log.error("could not mark outcome unknown", appointment_id=appointment_id, error=type(exc).__name__)
+        core.spawn(unknown_outcome.mark_unknown_later(core, appointment_id))
     core.spawn(unknown_outcome.watch(core, appointment_id))
     raise BookingRefused("booking_unconfirmed")
 

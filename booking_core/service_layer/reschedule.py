@@ -121,8 +121,9 @@ async def _move_locked(core: Core, ctx: CallContext, service: Service, old: Appo
         if found is None:
             try:
                 await unknown_outcome.mark_unknown(core, new_id)
-            except SQLAlchemyError as db_exc:
+            except DB_ERRORS as db_exc:
                 log.error("could not mark outcome unknown", appointment_id=new_id, error=type(db_exc).__name__)
+                core.spawn(unknown_outcome.mark_unknown_later(core, new_id))
             core.spawn(unknown_outcome.watch(core, new_id))
             raise BookingRefused("booking_unconfirmed") from None
         moved = found

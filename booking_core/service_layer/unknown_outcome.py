@@ -60,6 +60,20 @@ async def mark_unknown(core: Core, appointment_id: str) -> bool:
     return changed
 
 
+async def mark_unknown_later(core: Core, appointment_id: str, attempts: int = 7) -> bool:
+    """`mark_unknown` failed (the database was away when the outcome turned unknown): set the marker
+    as soon as the database is back, so the row is flagged rather than left looking like a fresh
+    intent. Bounded; past it the reconciler's stale-intent pass still finds the pending row."""
+    for attempt in range(attempts):
+        await asyncio.sleep(0.1 * 2**attempt)
+        try:
+            return await mark_unknown(core, appointment_id)  # False: the row moved on meanwhile
+        except Exception as exc:  # noqa: BLE001 - whatever the database or its driver raised
+            log.warning("unknown-outcome marker not written yet", appointment_id=appointment_id,
+                        attempt=attempt + 1, error=f"{type(exc).__name__}: {exc}"[:200])
+    return False
+
+
 async def watch(core: Core, appointment_id: str) -> None:
     """The worker's own follow-up of an unknown outcome, for as long as it lives."""
     for looks in range(len(core.settings.unknown_recheck_s) + 8):  # bounded; the reconciler goes on

@@ -442,9 +442,11 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
                 if not booking.active or not booking.appointment_id:
                     continue
                 status, sync = flags.get(holder.get(booking.uid, booking.appointment_id), ("no row", "in_sync"))
-                if booking.call_id in self.left_to_reconciler and status in ("pending", "no row"):
+                if booking.call_id in self.left_to_reconciler and status == "no row":
                     continue  # what a killed worker left mid-SAGA; a row it settled still counts
-                if status != "confirmed" and sync == "in_sync":
+                # A pending row holds its slot and is read by the reconciler's stale-intent pass
+                # (needing_reconcile) whatever its flag: tracked, not left to the full listing.
+                if status not in ("confirmed", "pending") and sync == "in_sync":
                     found.append(f"untracked orphan: Cal.com booking {booking.uid} ({booking.host}, "
                                  f"{booking.start:%H:%M} UTC) is active, its appointment is {status} and marked "
                                  "in_sync: the SAGA neither compensated nor flagged it")

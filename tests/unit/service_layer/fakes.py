@@ -183,6 +183,7 @@ class FakeAppointments:
 
     async def compare_and_set(self, appointment_id: str, expected: Mapping[str, Any], **values: Any) -> bool:
         assert "status" not in values, "status changes go through transition()"
+        self._db.check("compare_and_set")
         row = self._rows.get(appointment_id)
         if row is None or any(getattr(row, name) != value for name, value in expected.items()):
             return False

@@ -119,6 +119,27 @@ async def test_a_lost_answer_not_found_keeps_the_slot_held_as_an_unknown_outcome
     core.drop_background()
 
 
+async def test_an_unknown_outcome_whose_marker_failed_is_marked_once_the_database_is_back(core: FakeCore) -> None:
+    """Found by `make soak` (PostgreSQL, "dbkill"): the database went away just as the create's
+    outcome turned unknown; the row stayed pending/in_sync, looking like a fresh intent."""
+    core.calcom.create_outcome = "lost"
+    core.calcom.lookup_finds = False
+    core.db.failing = {"compare_and_set"}
+
+    with pytest.raises(BookingRefused) as refused:
+        await book_slot(core, call(), SERVICE, START, "Eva", PHONE)
+
+    assert refused.value.code == "booking_unconfirmed"
+    assert (only_row(core).status, only_row(core).sync_status) == ("pending", "in_sync")
+    core.db.failing = set()
+    marker, *watching = core.spawned
+    core.spawned = watching
+    assert await marker is True
+    row = only_row(core)
+    assert (row.status, row.sync_status, row.absent_checks) == ("pending", "unknown", 0)
+    core.drop_background()
+
+
 async def test_a_failed_confirm_is_compensated_by_cancelling_at_calcom(core: FakeCore) -> None:
     core.db.failing = {"confirm"}
 
