@@ -189,6 +189,9 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
 
             def perform() -> list[str]:
                 call_id = self._call_id(op, None)
+                # Its unknown-outcome marker may land only once the database is back: the pending
+                # row holds the slot and the reconciler's stale-intent pass reads it meanwhile.
+                self.left_to_reconciler.add(call_id)
                 with ThreadPoolExecutor(1, thread_name_prefix="caller") as pool:
                     answer = pool.submit(self._perform, op, step, call_id)
                     time.sleep(cut_after_ms / 1000)
@@ -442,11 +445,9 @@ def make_machine(stack: LiveStack, slots: tuple[SalonSlot, ...], totals: Totals,
                 if not booking.active or not booking.appointment_id:
                     continue
                 status, sync = flags.get(holder.get(booking.uid, booking.appointment_id), ("no row", "in_sync"))
-                if booking.call_id in self.left_to_reconciler and status == "no row":
-                    continue  # what a killed worker left mid-SAGA; a row it settled still counts
-                # A pending row holds its slot and is read by the reconciler's stale-intent pass
-                # (needing_reconcile) whatever its flag: tracked, not left to the full listing.
-                if status not in ("confirmed", "pending") and sync == "in_sync":
+                if booking.call_id in self.left_to_reconciler and status in ("pending", "no row"):
+                    continue  # a killed worker's or a cut database's call; a row it settled still counts
+                if status != "confirmed" and sync == "in_sync":
                     found.append(f"untracked orphan: Cal.com booking {booking.uid} ({booking.host}, "
                                  f"{booking.start:%H:%M} UTC) is active, its appointment is {status} and marked "
                                  "in_sync: the SAGA neither compensated nor flagged it")
