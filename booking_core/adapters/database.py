@@ -5,19 +5,24 @@ reconciler's grace compares them with the app's UTC clock (PostgreSQL's `now()::
 MariaDB's `NOW()` are in the session's zone, which defaults to the server's).
 """
 
+import asyncio
 import math
 import time
+import weakref
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_
+from sqlalchemy.util.concurrency import in_greenlet
 
 PING_AFTER_IDLE_S = 1.0
 
@@ -27,8 +32,11 @@ def make_engine(url: str, pool_size: int = 30, pool_timeout_s: float = 5.0, wait
     runs its DB steps inside the slot lock, and a wait past the lock's TTL would let a second caller
     into the slot (bootstrap passes a fraction of LOCK_TTL_S)."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": wait_s})
+        # Connections kept, not opened and closed per burst (each is a thread and three PRAGMAs).
+        engine = create_async_engine(url, connect_args={"timeout": wait_s}, pool_size=pool_size, max_overflow=0,
+                                     pool_timeout=pool_timeout_s)
         _sqlite_pragmas(engine.sync_engine, wait_s)
+        _one_writer_at_a_time(engine.sync_engine, pool_timeout_s)
         return engine
     # No overflow: an overflow connection is closed when it comes back, so a busy minute opened and
     # closed PostgreSQL connections all the time (a new backend costs milliseconds of CPU on both
@@ -83,6 +91,46 @@ def _sqlite_pragmas(engine: Engine, wait_s: float) -> None:
         cursor.execute(f"PRAGMA busy_timeout={max(1, int(wait_s * 1000))}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLAC")
+_HOLDS = "callsim_writer_gate"
+
+
+def _one_writer_at_a_time(engine: Engine, wait_s: float) -> None:
+    """SQLite has one writer, and its busy handler lets waiters poll in growing sleeps (up to 100 ms):
+    under 50 concurrent bookings the write lock was almost never free when a sleeper looked, one
+    starved past the busy timeout ("database is locked") and a caller heard "technisches Problem".
+    So a transaction's first write waits its turn here, first come first served, and is woken the
+    moment the previous writer finishes; reads never wait (WAL). Other processes on the same file
+    still meet SQLite's busy timeout."""
+    # One gate per event loop (a lock belongs to one), and per engine: another database is not this one's writer.
+    gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _take(connection, _cursor, statement, _parameters, _context, _executemany) -> None:  # type: ignore[no-untyped-def]
+        info = connection.connection.info
+        if _HOLDS in info or not statement.lstrip()[:6].upper().startswith(_WRITES) or not in_greenlet():
+            return  # a sync caller (migrations, the bench's filler) has SQLite's busy timeout alone
+        loop = asyncio.get_running_loop()
+        gate = gates.get(loop) or gates.setdefault(loop, asyncio.Lock())
+        try:
+            await_(asyncio.wait_for(gate.acquire(), wait_s))
+        except TimeoutError:
+            raise PoolTimeoutError(f"no turn to write within {wait_s:.1f} s") from None
+        info[_HOLDS] = gate
+
+    def _give_back(info: dict[str, Any]) -> None:
+        gate = info.pop(_HOLDS, None)
+        if gate is not None:
+            gate.release()
+
+    # The transaction ends with COMMIT or ROLLBACK; a connection handed back to the pool (or dropped)
+    # without either still gives its turn back.
+    event.listen(engine, "commit", lambda connection: _give_back(connection.connection.info))
+    event.listen(engine, "rollback", lambda connection: _give_back(connection.connection.info))
+    event.listen(engine.pool, "checkin", lambda _dbapi, record: _give_back(record.info))
+    event.listen(engine.pool, "invalidate", lambda _dbapi, record, _exc: _give_back(record.info))
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -35,8 +35,13 @@ class SlotsCache:
         if moment is None:
             self._fresh.clear()
             return
-        for key in [k for k in self._fresh if moment.astimezone(ZoneInfo(k[2])).date() == k[1]]:
-            del self._fresh[key]
+        day_in: dict[str, date] = {}  # the moment's local day, once per time zone (keys are many)
+        for key in list(self._fresh):
+            zone = key[2]
+            if zone not in day_in:
+                day_in[zone] = moment.astimezone(ZoneInfo(zone)).date()
+            if day_in[zone] == key[1]:
+                del self._fresh[key]
 
     async def slots(self, event_type_id: int, start: datetime, end: datetime, time_zone: str,
                     timeout_s: float | None = None) -> list[datetime]:

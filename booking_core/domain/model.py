@@ -96,14 +96,26 @@ class OpeningHours:
 
     def fits(self, start: datetime, duration_min: int) -> bool:
         """Start and end both inside one opening day (start is local time)."""
-        end = start + timedelta(minutes=duration_min)
-        return (
-            self.is_open_on(start.date())
-            and start.time() >= self.opening
-            and end.date() == start.date()
-            and end.time() <= self.closing
-            and end.time() != time(0)
-        )
+        return self._within_day(start, timedelta(minutes=duration_min)) and self.is_open_on(start.date())
+
+    def fitting(self, starts: Iterable[datetime], duration_min: int) -> list[datetime]:
+        """The starts that fit(), each day's opening asked once: a check weighs a hundred slots over
+        three days, and the holiday calendar per slot cost more than the rest of the filter."""
+        length = timedelta(minutes=duration_min)
+        open_on: dict[date, bool] = {}
+        fitting = []
+        for start in starts:
+            day = start.date()
+            if day not in open_on:
+                open_on[day] = self.is_open_on(day)
+            if open_on[day] and self._within_day(start, length):
+                fitting.append(start)
+        return fitting
+
+    def _within_day(self, start: datetime, length: timedelta) -> bool:
+        end = start + length
+        return (start.time() >= self.opening and end.date() == start.date() and end.time() <= self.closing
+                and end.time() != time(0))
 
 
 @dataclass(frozen=True)

@@ -79,8 +79,8 @@ async def free_starts(core: Core, service: Service, first_day: date, days: int, 
     # Compared as UTC instants: converting every held row to local time cost more than the check.
     busy = [(b_start.replace(tzinfo=UTC), b_end.replace(tzinfo=UTC)) for b_id, b_start, b_end in held
             if b_id != exclude_id]
-    candidates = [local for local in (moment.astimezone(zone) for moment in slots)
-                  if local > now and core.hours.fits(local, service.duration_min)]
+    candidates = core.hours.fitting((moment.astimezone(zone) for moment in slots if moment > now),
+                                    service.duration_min)
     return clear_of(candidates, busy, timedelta(minutes=service.duration_min))
 
 
