@@ -19,17 +19,21 @@ SQLITE_SHARE = 0.1
 
 
 def history_size(database_url: str | None, scale: float) -> HistorySize:
-    postgres = bool(database_url and database_url.startswith(("postgresql", "postgres:")))
-    return HistorySize().scaled(scale * (1.0 if postgres else SQLITE_SHARE))
+    return HistorySize().scaled(scale * (1.0 if is_postgres(database_url) else SQLITE_SHARE))
+
+
+def is_postgres(database_url: str | None) -> bool:
+    return bool(database_url and database_url.startswith(("postgresql", "postgres:")))
 
 
 @contextlib.asynccontextmanager
-async def _scratch_postgres(url: str) -> AsyncIterator[str]:
-    """A database beside the given one (`<name>_history`), dropped afterwards: it holds gigabytes."""
+async def scratch_postgres(url: str, suffix: str = "history") -> AsyncIterator[str]:
+    """A fresh database beside the given one (`<name>_<suffix>`), dropped afterwards: the history
+    holds gigabytes, and the empty database's figures must not meet rows of earlier runs."""
     import asyncpg
 
     parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/') or 'callsim'}_history"
+    name = f"{parts.path.lstrip('/') or 'callsim'}_{suffix}"
     admin = urlunsplit(("postgresql", parts.netloc, "/postgres", "", ""))
 
     async def run(statement: str) -> None:
@@ -53,8 +57,9 @@ async def measure_history(options: StackOptions, scale: float, seconds: float,
     size = history_size(options.database_url, scale)
     async with contextlib.AsyncExitStack() as stack:
         database_url = options.database_url
-        if database_url and database_url.startswith(("postgresql", "postgres:")):
-            database_url = await stack.enter_async_context(_scratch_postgres(database_url))
+        if is_postgres(database_url):
+            assert database_url
+            database_url = await stack.enter_async_context(scratch_postgres(database_url))
         elif database_url:
             raise ValueError("the history shape runs on PostgreSQL or on the embedded SQLite")
         target = await stack.enter_async_context(open_target(replace(options, database_url=database_url)))
