@@ -81,9 +81,12 @@ def render(figures: dict[str, Any], setup: dict[str, str]) -> str:
                     f"{_verdict(False)} ({', '.join(f'{k}: {v}' for k, v in failing.items())})"))
     if figures.get("history"):
         worst = _history_worst(figures["history"]["phases"], phases)
+        share = _history_worst_share(figures["history"]["phases"], phases)
         lines.append(f"- with history, throughput and P95 within ×{TARGET_HISTORY_RATIO} of the empty database's: "
                      f"worst ×{worst[0]:.2f} ({worst[1]}) — "
-                     f"{_verdict(worst[0] <= TARGET_HISTORY_RATIO, *phases, *figures['history']['phases'])}")
+                     f"{_verdict(worst[0] <= TARGET_HISTORY_RATIO, *phases, *figures['history']['phases'])}. "
+                     "Measured as a share of each stack's own no-op (the machine's drift between the stacks "
+                     f"divided out): worst ×{share[0]:.2f} ({share[1]})")
     if figures.get("voice"):
         over = _voice_overhead(figures["voice"])
         lines.append(f"- voice pace, {figures['voice']['phases'][0]['concurrency']} calls: core P95 over Cal.com "
@@ -150,23 +153,33 @@ def _voice(voice: dict[str, Any]) -> list[str]:
             f"{over['book_appointment']:.1f} ms."]
 
 
-def _history_pairs(history: list[dict[str, Any]], empty: list[dict[str, Any]]) -> list[tuple[str, float, float]]:
-    """(phase, ok/s empty ÷ history, P95 history ÷ empty) per function phase."""
+def _history_pairs(history: list[dict[str, Any]], empty: list[dict[str, Any]]) -> list[tuple[str, float, float, float]]:
+    """(phase, ok/s empty ÷ history, P95 history ÷ empty, share of the no-op empty ÷ history) per
+    function phase. The last one divides out the machine's drift between the two stacks, which each
+    stack's own no-op measures (its rate moved by up to a fifth between the stacks of one run)."""
     by_key = {(p["name"], p["concurrency"]): p for p in empty}
+    shares, history_shares = _ratios(empty), _ratios(history)
     pairs = []
     for p in history:
-        base = by_key.get((p["name"], p["concurrency"]))
+        key = (p["name"], p["concurrency"])
+        base = by_key.get(key)
         if base is None or p["name"] == "noop":
             continue
+        share = shares.get(key, 0.0) / max(history_shares.get(key, 0.0), 1e-6)
         pairs.append((f"{p['name']} ×{p['concurrency']}", base["ok_rps"] / max(p["ok_rps"], 0.1),
-                      p["p95_ms"] / max(base["p95_ms"], 0.1)))
+                      p["p95_ms"] / max(base["p95_ms"], 0.1), share))
     return pairs
 
 
 def _history_worst(history: list[dict[str, Any]], empty: list[dict[str, Any]]) -> tuple[float, str]:
-    found = [(rate, f"{name} throughput") for name, rate, _ in _history_pairs(history, empty)]
-    found += [(p95, f"{name} P95") for name, _, p95 in _history_pairs(history, empty)]
+    found = [(rate, f"{name} throughput") for name, rate, _, _ in _history_pairs(history, empty)]
+    found += [(p95, f"{name} P95") for name, _, p95, _ in _history_pairs(history, empty)]
     return max(found, default=(0.0, "no phases"))
+
+
+def _history_worst_share(history: list[dict[str, Any]], empty: list[dict[str, Any]]) -> tuple[float, str]:
+    return max(((share, f"{name} share of the no-op") for name, _, _, share in _history_pairs(history, empty)),
+               default=(0.0, "no phases"))
 
 
 def _history(history: dict[str, Any], empty: list[dict[str, Any]]) -> list[str]:
@@ -180,6 +193,8 @@ def _history(history: dict[str, Any], empty: list[dict[str, Any]]) -> list[str]:
              f"{rows.get('customers', 0):,} customers.", ""]
     ratios = _ratios(history["phases"])
     lines += _table(history["phases"], ratios)
-    lines += ["", "| phase | ok/s empty ÷ history | P95 history ÷ empty |", "|---|---:|---:|"]
-    lines += [f"| {name} | ×{rate:.2f} | ×{p95:.2f} |" for name, rate, p95 in _history_pairs(history["phases"], empty)]
+    lines += ["", "| phase | ok/s empty ÷ history | P95 history ÷ empty | × no-op empty ÷ history |",
+              "|---|---:|---:|---:|"]
+    lines += [f"| {name} | ×{rate:.2f} | ×{p95:.2f} | ×{share:.2f} |"
+              for name, rate, p95, share in _history_pairs(history["phases"], empty)]
     return lines

@@ -169,3 +169,17 @@ def test_bench_ratio_counts_only_answers_without_error() -> None:
     # 76 answers a second is 10.5 % of the no-op, but half were "db_unavailable": 5.2 %, not met.
     ratios = _ratios([phase("noop", 725.0, 725.0), phase("book_appointment", 76.0, 38.0)])
     assert round(ratios[("book_appointment", 200)], 3) == round(38.0 / 725.0, 3)
+
+
+def test_history_comparison_divides_out_the_machines_drift() -> None:
+    from load.bench_report import _history_pairs
+
+    def phase(name: str, ok: float, p95: float) -> dict:
+        return {"name": name, "concurrency": 50, "ok_rps": ok, "p95_ms": p95}
+
+    # The second stack ran on a slower machine: its no-op too lost a fifth. The booking's share of the
+    # no-op is unchanged (×1.00), though its raw rate fell ×1.25; a real slowdown shows in both.
+    empty = [phase("noop", 1000.0, 40.0), phase("book_appointment", 100.0, 900.0), phase("check_availability", 400.0, 150.0)]
+    history = [phase("noop", 800.0, 50.0), phase("book_appointment", 80.0, 1000.0), phase("check_availability", 200.0, 300.0)]
+    pairs = {name: (round(rate, 2), round(p95, 2), round(share, 2)) for name, rate, p95, share in _history_pairs(history, empty)}
+    assert pairs == {"book_appointment ×50": (1.25, 1.11, 1.0), "check_availability ×50": (2.0, 2.0, 1.6)}
