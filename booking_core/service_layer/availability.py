@@ -12,6 +12,9 @@ from booking_core.observability import CALCOM_CALLS, log
 from booking_core.service_layer.core import Core
 
 ALTERNATIVE_DAYS = 3  # the wish's day and the two after it
+# What a slots read gets even when the request already spent the Cal.com budget waiting in the core's
+# own queue (a burst): "Kalender nicht erreichbar" must mean Cal.com did not answer, not that we were busy.
+MIN_SLOTS_TIMEOUT_S = 0.4
 
 
 @dataclass(frozen=True)

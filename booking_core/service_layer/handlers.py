@@ -23,6 +23,7 @@ from booking_core.schemas import FunctionAnswer, FunctionArgs
 from booking_core.service_layer.answers import booked_data, iso, refusal_answer
 from booking_core.service_layer.availability import (
     ALTERNATIVE_DAYS,
+    MIN_SLOTS_TIMEOUT_S,
     Wish,
     alternatives,
     check_bookable,
@@ -64,7 +65,7 @@ async def check_availability(core: Core, ctx: CallContext, args: FunctionArgs) -
             # The wish's day and the days after it in one read: if the wish is taken, the
             # alternatives are already at hand.
             starts = await free_starts(core, service, wish.day, ALTERNATIVE_DAYS, ctx.now,
-                                       timeout_s=ctx.left(budget))
+                                       timeout_s=ctx.left(budget, MIN_SLOTS_TIMEOUT_S))
             if wish.start in starts:
                 data.update(available=True, requested=iso(wish.start), slots=[iso(wish.start)])
                 return FunctionAnswer(success=True, message=phrases.available(service.name, wish.start), data=data)
@@ -72,7 +73,7 @@ async def check_availability(core: Core, ctx: CallContext, args: FunctionArgs) -
             data.update(available=False, requested=iso(wish.start), slots=[iso(a) for a in alts],
                         alternatives=[iso(a) for a in alts])
             return FunctionAnswer(success=True, message=phrases.slot_taken(alts), data=data)
-        starts = await _starts_in_wish(core, service, wish, ctx.now, timeout_s=ctx.left(budget))
+        starts = await _starts_in_wish(core, service, wish, ctx.now, timeout_s=ctx.left(budget, MIN_SLOTS_TIMEOUT_S))
     except CalcomError:
         raise BookingRefused("calcom_unavailable") from None
     data.update(available=bool(starts), requested=None, slots=[iso(s) for s in starts])
@@ -102,7 +103,8 @@ async def _exact_start(core: Core, ctx: CallContext, service: Service, text: str
     wish = understand_when(core, text, ctx.now)
     if wish.start is None:
         try:
-            starts = await _starts_in_wish(core, service, wish, ctx.now, timeout_s=ctx.left(core.settings.calcom_budget_s))
+            starts = await _starts_in_wish(core, service, wish, ctx.now,
+                                           timeout_s=ctx.left(core.settings.calcom_budget_s, MIN_SLOTS_TIMEOUT_S))
         except CalcomError:
             starts = []
         raise BookingRefused("time_needed", alternatives=starts)
