@@ -24,7 +24,11 @@ def spoken_list(items: Sequence[str], conjunction: str = "oder") -> str:
     return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
 
 
-def alternatives_sentence(alternatives: Sequence[datetime]) -> str:
+def alternatives_sentence(alternatives: Sequence[datetime] | None) -> str:
+    """None: nobody looked (Cal.com did not answer, or the refusal came from a step that cannot look),
+    which is not the same as having looked and found nothing."""
+    if alternatives is None:
+        return "Welche anderen Zeiten frei sind, kann ich gerade nicht nachsehen."
     if not alternatives:
         return "Leider habe ich dazu gerade keinen freien Termin gefunden."
     return f"Ich könnte Ihnen {spoken_list([spoken_datetime(a) for a in alternatives])} anbieten."
@@ -46,15 +50,15 @@ def cancelled(service: str, start: datetime) -> str:
     return f"Ihr Termin für {service} am {spoken_datetime(start)} ist storniert."
 
 
-def slot_taken(alternatives: Sequence[datetime]) -> str:
+def slot_taken(alternatives: Sequence[datetime] | None) -> str:
     return f"Dieser Termin ist leider schon vergeben. {alternatives_sentence(alternatives)}"
 
 
-def lock_busy(alternatives: Sequence[datetime]) -> str:
+def lock_busy(alternatives: Sequence[datetime] | None) -> str:
     return f"Dieser Termin wird gerade vergeben. {alternatives_sentence(alternatives)}"
 
 
-def outside_hours(alternatives: Sequence[datetime], holiday: str = "") -> str:
+def outside_hours(alternatives: Sequence[datetime] | None, holiday: str = "") -> str:
     if holiday:
         return f"{holiday} ist ein Feiertag, da haben wir geschlossen. {alternatives_sentence(alternatives)}"
     return f"Zu dieser Zeit haben wir leider geschlossen. {alternatives_sentence(alternatives)}"

@@ -25,10 +25,11 @@ def booked_data(booked: Booked) -> dict[str, Any]:
 
 def refusal_answer(refused: BookingRefused) -> FunctionAnswer:
     """Map a refusal to the sentence the agent says and the machine-readable fields."""
-    alts: list[datetime] = list(refused.data.get("alternatives", []))  # type: ignore[call-overload]
+    offered = refused.data.get("alternatives", [])
+    alts: list[datetime] | None = None if offered is None else list(offered)  # type: ignore[call-overload]
     data: dict[str, Any] = {}
     if "alternatives" in refused.data:
-        data["alternatives"] = [iso(a) for a in alts]
+        data["alternatives"] = [iso(a) for a in alts or []]
     code = refused.code
     sentence: dict[str, Callable[[], str]] = {
         "slot_taken": lambda: phrases.slot_taken(alts),

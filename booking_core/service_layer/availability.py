@@ -89,8 +89,9 @@ async def free_starts(core: Core, service: Service, first_day: date, days: int, 
 
 async def alternatives(core: Core, service: Service, around: datetime, now: datetime,
                        timeout_s: float = 0.5, exclude: datetime | None = None,
-                       window: tuple[time, time] | None = None) -> list[datetime]:
-    """Nearest free starts to the wish, same day first. Never raises: no alternatives is an answer."""
+                       window: tuple[time, time] | None = None) -> list[datetime] | None:
+    """Nearest free starts to the wish, same day first; None when they could not be read (Cal.com did
+    not answer in time): the caller then hears that, not that nothing is free. Never raises."""
     first_open = around.date()
     for _ in range(14):  # a closed wish day (holiday, Sunday): offer from the next open day on
         if core.hours.is_open_on(first_open):
@@ -102,7 +103,7 @@ async def alternatives(core: Core, service: Service, around: datetime, now: date
         starts = await free_starts(core, service, around.date(), ALTERNATIVE_DAYS, now, timeout_s=timeout_s)
     except (CalcomError, BookingRefused) as exc:
         log.warning("alternatives unavailable", reason=str(exc))
-        return []
+        return None
     return nearest(core, starts, around, exclude=exclude, window=window)
 
 

@@ -238,7 +238,7 @@ async def _write_intent(core: Core, ctx: CallContext, service: Service, slot: Sl
         except SQLAlchemyError as exc:
             log.error("intent not written", call_id=ctx.call_id, error=type(exc).__name__)
             raise BookingRefused("db_unavailable") from None
-    raise BookingRefused("lock_busy", alternatives=[])
+    raise BookingRefused("lock_busy", alternatives=None)  # none looked up: say so, not "nothing free"
 
 
 async def _write_intent_once(core: Core, ctx: CallContext, service: Service, slot: Slot, customer_name: str,

@@ -143,7 +143,7 @@ async def _move_locked(core: Core, ctx: CallContext, service: Service, old: Appo
         log.error("move refused by the database after Cal.com moved it", appointment_id=new_id, error=str(exc))
         await _settle(core, new_id, AppointmentStatus.FAILED, "in_sync")
         core.spawn(move_back(core, old.id, old.calcom_uid, moved.uid))
-        raise BookingRefused("slot_taken", alternatives=[]) from None
+        raise BookingRefused("slot_taken", alternatives=None) from None
     except DB_ERRORS as exc:
         # Cal.com holds the new time: that is the truth to tell. The plan (the pending row) is
         # finished by this worker shortly, or by the reconciler after a restart.
@@ -207,5 +207,5 @@ async def resume_move(core: Core, ctx: CallContext, service: Service, new: Appoi
     except (MoveConflict, MoveLost):
         await _settle(core, new.id, AppointmentStatus.FAILED, "in_sync")
         core.spawn(move_back(core, old.id, old.calcom_uid, found.uid))
-        raise BookingRefused("slot_taken", alternatives=[]) from None
+        raise BookingRefused("slot_taken", alternatives=None) from None
     return Booked(new.id, service, start, end, found.uid)

@@ -1,7 +1,10 @@
-"""A check that waited in the core's own queue (a burst of callers) still gives Cal.com a real chance
-to answer: "Ich kann den Kalender gerade nicht erreichen" must mean Cal.com did not answer in time,
-not that the core was busy before it asked. Seen at 200 callers back to back: checks whose request
-had queued past the 1.3 s Cal.com budget gave Cal.com 50 ms and answered calcom_unavailable."""
+"""What a caller hears when Cal.com is slow to answer a read.
+
+A check that waited in the core's own queue (a burst of callers) still gives Cal.com a real chance to
+answer: "Ich kann den Kalender gerade nicht erreichen" must mean Cal.com did not answer in time, not
+that the core was busy before it asked. Seen at 200 callers back to back: checks whose request had
+queued past the 1.3 s Cal.com budget gave Cal.com 50 ms and answered calcom_unavailable. And a taken
+slot whose alternatives could not be read says so, instead of "no free appointment found"."""
 
 from __future__ import annotations
 
@@ -58,3 +61,18 @@ async def test_a_cal_com_that_does_not_answer_is_still_said(core: FakeCore) -> N
                                 FunctionArgs(service="Damenschnitt", date_time=START.isoformat()))
     assert answer.error == "calcom_unavailable"
     assert time.monotonic() - started < core.settings.calcom_budget_s + 0.2  # within the voice budget
+
+
+async def test_a_taken_slot_whose_alternatives_cannot_be_read_does_not_claim_nothing_is_free(core: FakeCore) -> None:
+    class SilentSlots(FakeSlots):
+        async def slots(self, *args: object, timeout_s: float | None = None, **kwargs: object) -> list[datetime]:
+            raise CalcomOutcomeUnknown("timeout")
+
+    core.calcom.create_outcome = "taken"
+    core.slots = SilentSlots()
+    answer = await run_function(core, "book_appointment", queued_call(0.0),
+                                FunctionArgs(service="Damenschnitt", date_time=START.isoformat(), customer_name="Eva"))
+
+    assert (answer.success, answer.error, answer.data["alternatives"]) == (False, "slot_taken", [])
+    assert "kann ich gerade nicht nachsehen" in answer.message
+    assert "keinen freien Termin" not in answer.message
