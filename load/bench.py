@@ -33,7 +33,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -43,7 +43,7 @@ import httpx
 
 from harness.stack import StackOptions, Target, open_target
 from load import audit
-from load.bench_history import is_postgres, measure_history, scratch_postgres
+from load.bench_history import fresh_database, measure_history
 from load.bench_phases import (
     CONCURRENCY,
     PACED_SECONDS,
@@ -147,11 +147,7 @@ class BenchPlan:
 async def measure(options: StackOptions, plan: BenchPlan) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     async with contextlib.AsyncExitStack() as stack:
-        empty = options  # SQLite: the stack's own new file
-        if options.database_url and is_postgres(options.database_url):
-            empty = replace(options, database_url=await stack.enter_async_context(
-                scratch_postgres(options.database_url, "bench")))
-        target = await stack.enter_async_context(open_target(empty))
+        target = await stack.enter_async_context(open_target(await fresh_database(stack, options, "bench")))
         work = await workload(target)
         # Paced first: its latency is the steady state, not the wake of saturating phases.
         # 50 callers pausing ~2 s each: a longer phase gives the P95 a few hundred answers.

@@ -51,18 +51,23 @@ async def scratch_postgres(url: str, suffix: str = "history") -> AsyncIterator[s
         await run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+async def fresh_database(stack: contextlib.AsyncExitStack, options: StackOptions, suffix: str) -> StackOptions:
+    """`options` on a scratch database beside the given PostgreSQL one, dropped when `stack` closes;
+    without a database URL the stack makes its own new SQLite file."""
+    if options.database_url and is_postgres(options.database_url):
+        return replace(options, database_url=await stack.enter_async_context(
+            scratch_postgres(options.database_url, suffix)))
+    return options
+
+
 async def measure_history(options: StackOptions, scale: float, seconds: float,
                           callers: tuple[int, ...]) -> dict[str, Any]:
     """Start a stack on a fresh database, fill its history while the core idles, run the phases."""
     size = history_size(options.database_url, scale)
     async with contextlib.AsyncExitStack() as stack:
-        database_url = options.database_url
-        if is_postgres(database_url):
-            assert database_url
-            database_url = await stack.enter_async_context(scratch_postgres(database_url))
-        elif database_url:
+        if options.database_url and not is_postgres(options.database_url):
             raise ValueError("the history shape runs on PostgreSQL or on the embedded SQLite")
-        target = await stack.enter_async_context(open_target(replace(options, database_url=database_url)))
+        target = await stack.enter_async_context(open_target(await fresh_database(stack, options, "history")))
         work = await workload(target)
         assert target.database_url
         print(f"bench: filling history {asdict(size)} …", flush=True)
