@@ -36,7 +36,7 @@ def make_engine(url: str, pool_size: int = 30, pool_timeout_s: float = 5.0, wait
         engine = create_async_engine(url, connect_args={"timeout": wait_s}, pool_size=pool_size, max_overflow=0,
                                      pool_timeout=pool_timeout_s)
         _sqlite_pragmas(engine.sync_engine, wait_s)
-        _one_writer_at_a_time(engine.sync_engine, pool_timeout_s)
+        _one_writer_at_a_time(engine.sync_engine, wait_s)
         return engine
     # No overflow: an overflow connection is closed when it comes back, so a busy minute opened and
     # closed PostgreSQL connections all the time (a new backend costs milliseconds of CPU on both
@@ -102,7 +102,10 @@ def _one_writer_at_a_time(engine: Engine, wait_s: float) -> None:
     under 50 concurrent bookings the write lock was almost never free when a sleeper looked, one
     starved past the busy timeout ("database is locked") and a caller heard "technisches Problem".
     So a transaction's first write waits its turn here, first come first served, and is woken the
-    moment the previous writer finishes; reads never wait (WAL). Other processes on the same file
+    moment the previous writer finishes; reads never wait (WAL). It waits no longer than SQLite's own
+    busy timeout would (`wait_s`, a fraction of the slot lock's TTL: the pysqlite driver runs a
+    transaction's reads before its first write outside the write lock, so the intent's "is the slot
+    held?" read and its INSERT are atomic only under the slot lock). Other processes on the same file
     still meet SQLite's busy timeout."""
     # One gate per event loop (a lock belongs to one), and per engine: another database is not this one's writer.
     gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
